@@ -1,0 +1,57 @@
+# The course in two commands:
+#   make lab    set up (first time only) and open the course in JupyterLab
+#   make test   set up (first time only) and run every test, notebooks included
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.course-installed
+PYTEST_ARGS ?=
+
+.PHONY: setup lab test test-lib test-notebooks notebooks check-notebooks grade baselines pruned quantized reproduce bench clean-venv
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+setup: $(STAMP)                 ## create .venv and install everything (quick when done)
+
+lab: setup                      ## open the course in JupyterLab
+	$(BIN)/jupyter lab --ServerApp.root_dir=. notebooks/00_welcome.ipynb
+
+test: setup                     ## every test: course_lib, notebook freshness, and nbval on all notebooks
+	COURSE_QUICK=1 $(BIN)/python -m pytest tests solutions notebooks --nbval-lax --nbval-cell-timeout=900 -p no:cacheprovider $(PYTEST_ARGS)
+
+test-lib: setup                 ## only the library tests
+	COURSE_QUICK=1 $(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+test-notebooks: setup           ## only nbval over both notebook folders
+	COURSE_QUICK=1 $(BIN)/python -m pytest solutions notebooks --nbval-lax --nbval-cell-timeout=900 -p no:cacheprovider $(PYTEST_ARGS)
+
+notebooks: setup                ## regenerate notebooks/ from solutions/
+	$(BIN)/python -m course_lib.exercises
+
+check-notebooks: setup          ## fail if notebooks/ is stale
+	$(BIN)/python -m course_lib.exercises --check
+
+grade: setup                    ## grade a learner notebook: make grade NB=notebooks/01_mnist_and_lenets.ipynb
+	$(BIN)/python -m course_lib.grader $(NB) --json $(basename $(NB)).grade.json
+
+baselines: setup                ## retrain the two reference models (writes course_lib/artifacts/baselines/)
+	$(BIN)/python -m course_lib.baselines
+
+pruned: setup                   ## prune + retrain both baselines (writes course_lib/artifacts/pruned/)
+	$(BIN)/python -m course_lib.make_pruned
+
+quantized: setup                ## quantize the pruned models with trained centroids (writes course_lib/artifacts/quantized/)
+	$(BIN)/python -m course_lib.make_quantized
+
+reproduce: setup                ## the full Deep Compression pipeline for both LeNets (writes course_lib/artifacts/compressed/)
+	$(BIN)/python -m course_lib.reproduce $(ARGS)
+
+bench: setup                    ## print speed figures (data loading, epochs, Huffman decoding)
+	$(BIN)/python -m course_lib.benchmark
+
+clean-venv:
+	rm -rf $(VENV)
