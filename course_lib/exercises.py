@@ -133,10 +133,24 @@ def exercises_in(nb, name: str = "") -> list[Exercise]:
     return [exercises[g] for g in order]
 
 
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+def tidy(nb):
+    """Drop authoring leftovers (jupytext metadata) and set the python3 kernel; returns ``nb``."""
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["language_info"] = {"name": "python"}
+    for cell in nb.cells:
+        cell.metadata.pop("lines_to_next_cell", None)
+        cell.metadata.pop("execution", None)
+    return nb
+
+
 def learner_notebook(nb, name: str = ""):
     """The learner's copy of a solution notebook (a new object; ``nb`` is untouched)."""
     exercises_in(nb, name)  # validate first
-    out = copy.deepcopy(nb)
+    out = tidy(copy.deepcopy(nb))
     for i, cell in enumerate(out.cells):
         tags = _tags(cell)
         ex_ids = [m.group(1) for t in tags if (m := EXERCISE_TAG.match(t))]
@@ -144,7 +158,6 @@ def learner_notebook(nb, name: str = ""):
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-        cell.metadata.pop("execution", None)
         if ex_ids:
             cell.source = stub_source(cell.source, ex_ids[0], f"{name} cell {i}")
             cell.metadata["nbgrader"] = _nbgrader(ex_ids[0], solution=True)
@@ -187,9 +200,13 @@ def generate(solutions_dir: Path, notebooks_dir: Path, check: bool = False) -> l
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Generate notebooks/ from solutions/.")
     parser.add_argument("--check", action="store_true", help="only compare; exit 1 if notebooks/ is stale")
+    parser.add_argument("--tidy", action="store_true", help="also tidy the metadata of solutions/ in place")
     parser.add_argument("--solutions", type=Path, default=REPO_ROOT / "solutions")
     parser.add_argument("--notebooks", type=Path, default=REPO_ROOT / "notebooks")
     args = parser.parse_args(argv)
+    if args.tidy:
+        for src in sorted(args.solutions.glob("[0-9][0-9]_*.ipynb")):
+            nbformat.write(tidy(nbformat.read(src, as_version=4)), src)
     try:
         problems = generate(args.solutions, args.notebooks, check=args.check)
     except ExerciseFormatError as exc:
