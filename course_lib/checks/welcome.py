@@ -12,7 +12,7 @@ from .core import call, fail, passed
 
 def _cases() -> list[torch.Tensor]:
     gen = torch.Generator().manual_seed(0)
-    tiny = torch.tensor([0.0, 1e-4, -2.0, 0.0, -3.0, 5.0])
+    tiny = torch.tensor([0.0, 1e-4, -2.0, 0.0, -3.0, 5.0, 7.0])
     rand = torch.randn(5, 7, generator=gen)
     rand[rand.abs() < 0.5] = 0.0
     return [tiny, rand, torch.zeros(3, 3), torch.ones(2, 4), -torch.rand(6, generator=gen) - 0.1]
