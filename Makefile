@@ -6,6 +6,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.course-installed
 PYTEST_ARGS ?=
+# Jupyter refuses to run as root unless told; containers often run as root.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup lab test test-lib test-notebooks notebooks check-notebooks grade baselines pruned quantized reproduce bench clean-venv
 
@@ -18,7 +20,7 @@ $(STAMP): requirements.txt pyproject.toml
 setup: $(STAMP)                 ## create .venv and install everything (quick when done)
 
 lab: setup                      ## open the course in JupyterLab
-	$(BIN)/jupyter lab --ServerApp.root_dir=. notebooks/00_welcome.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir=. $(LAB_ARGS) notebooks/00_welcome.ipynb
 
 test: setup                     ## every test: course_lib, notebook freshness, and nbval on all notebooks
 	COURSE_QUICK=1 $(BIN)/python -m pytest tests solutions notebooks --nbval-lax --nbval-cell-timeout=900 -p no:cacheprovider $(PYTEST_ARGS)
