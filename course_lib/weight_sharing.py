@@ -114,12 +114,20 @@ def assign_to_centroids(values: torch.Tensor, centroids: torch.Tensor) -> torch.
     return torch.bucketize(values, midpoints)
 
 
+def _cluster_edges(ordered: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+    """Cluster ``j`` holds ``ordered[edges[j]:edges[j + 1]]`` (nearest centroid, ties to the lower one)."""
+    midpoints = (centroids[1:] + centroids[:-1]) / 2
+    inner = torch.searchsorted(ordered, midpoints, right=True)
+    n = torch.tensor([ordered.numel()], device=ordered.device)
+    return torch.cat([torch.zeros(1, dtype=inner.dtype, device=ordered.device), inner, n])
+
+
 def kmeans_codebook(
     values: torch.Tensor,
     bits: int,
     init: str = "linear",
     seed: int = 0,
-    max_iter: int = 100,
+    max_iter: int = 300,
 ) -> KMeansResult:
     """1-D k-means with ``k = 2**bits`` clusters ([DC] §3.1): ``(centroids, assignments)``.
 
@@ -128,7 +136,8 @@ def kmeans_codebook(
 
     Lloyd's algorithm: assign every value to its nearest centroid, move every centroid to
     the mean of its members, repeat until no assignment changes (or ``max_iter``). A
-    cluster that loses all its members keeps its position. When the values hold at most
+    cluster that loses all its members keeps its position. Each iteration works on the
+    sorted values (clusters are contiguous runs of them in 1-D), so it costs ``O(k log n)``. When the values hold at most
     ``k`` distinct numbers, each gets its own centroid (the exact solution) and the
     remaining centroids repeat the largest one. Deterministic for a given ``seed``
     (only ``"random"`` init draws random numbers).
@@ -142,17 +151,21 @@ def kmeans_codebook(
         centroids = _pad(unique, k)
         return KMeansResult(centroids, torch.searchsorted(unique, values))
     centroids = torch.sort(init_centroids(values, k, init, seed)).values
-    assignments = assign_to_centroids(values, centroids)
+    # Lloyd's iterations on the sorted values: each cluster is a contiguous run of them,
+    # so its size and sum come from a binary search and a cumulative sum, in O(k log n).
+    ordered = torch.sort(values).values
+    cumsum = torch.cat([ordered.new_zeros(1, dtype=torch.float64), torch.cumsum(ordered.to(torch.float64), 0)])
+    edges = _cluster_edges(ordered, centroids)
     for _ in range(max_iter):
-        sums = torch.zeros(k, dtype=torch.float64, device=values.device).index_add_(0, assignments, values.to(torch.float64))
-        counts = torch.bincount(assignments, minlength=k)
-        means = (sums / counts.clamp(min=1)).to(values.dtype)
+        counts = edges[1:] - edges[:-1]
+        means = ((cumsum[edges[1:]] - cumsum[edges[:-1]]) / counts.clamp(min=1)).to(values.dtype)
         centroids = torch.sort(torch.where(counts > 0, means, centroids)).values
-        new_assignments = assign_to_centroids(values, centroids)
-        converged = torch.equal(new_assignments, assignments)
-        assignments = new_assignments
+        new_edges = _cluster_edges(ordered, centroids)
+        converged = torch.equal(new_edges, edges)
+        edges = new_edges
         if converged:
             break
+    assignments = assign_to_centroids(values, centroids)
     return KMeansResult(centroids, assignments)
 
 
@@ -216,7 +229,7 @@ def codebook_for_layer(
     mask: torch.Tensor | None = None,
     init: str = "linear",
     seed: int = 0,
-    max_iter: int = 100,
+    max_iter: int = 300,
 ) -> Codebook:
     """k-means codebook of one weight tensor over its kept weights (``mask``, default ``weight != 0``)."""
     weight = weight.detach()
@@ -249,7 +262,7 @@ def quantize_model(
     init: str = "linear",
     seed: int = 0,
     masks: Mapping[str, torch.Tensor] | None = None,
-    max_iter: int = 100,
+    max_iter: int = 300,
 ) -> dict[str, Codebook]:
     """Share the weights of ``model`` by k-means, layer by layer, **in place** ([DC] §3).
 
