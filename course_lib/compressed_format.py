@@ -207,12 +207,12 @@ def _encode_stream(symbols: np.ndarray, lengths: np.ndarray) -> tuple[bytes, int
     return bytes(data), int(nbits)
 
 
-def _decode_stream(data: bytes, lengths: np.ndarray, count: int) -> np.ndarray:
+def _decode_stream(data: bytes, lengths: np.ndarray, count: int, nbits: int | None = None) -> np.ndarray:
     from .huffman import huffman_decode
 
     if count == 0:
         return np.zeros(0, dtype=np.int64)
-    return np.asarray(huffman_decode(data, _code_from_lengths(lengths), count), dtype=np.int64)
+    return np.asarray(huffman_decode(data, _code_from_lengths(lengths), count, nbits), dtype=np.int64)
 
 
 def _value_dtype(values: np.ndarray, choice: str) -> int:
@@ -656,6 +656,52 @@ def decode_compressed(data: bytes, where: str = "<bytes>") -> CompressedModel:
         raise CompressedFileError(f"{where}: the file's contents are inconsistent ({type(exc).__name__}: {exc}). {FIX_HINT}") from exc
 
 
+def _check_layer_fields(lname, where, wbits, k, centroids, wl, gl, w_stream, w_nbits, g_stream, g_nbits, n) -> None:
+    """What the writer guarantees about a layer, checked before its streams are decoded.
+
+    - the codebook is finite and strictly increasing (``np.unique`` of the weights), and
+      ``K <= 2 ** b_w``;
+    - a code table is empty exactly when its stream is, and the stream's padding bits are 0.
+    """
+    if not 1 <= wbits <= 8 or k > 1 << wbits:
+        raise CompressedFileError(f"{where}: layer {lname} has {k} centroids for {wbits} weight bits. {FIX_HINT}")
+    if not np.all(np.isfinite(centroids)) or np.any(np.diff(centroids) <= 0):
+        raise CompressedFileError(
+            f"{where}: layer {lname}'s codebook is not a finite, strictly increasing list of values. {FIX_HINT}"
+        )
+    for what, lengths, stream, nbits in (("weight", wl, w_stream, w_nbits), ("gap", gl, g_stream, g_nbits)):
+        if (n == 0) != (not lengths.any()) or (n == 0) != (nbits == 0) or (n and nbits < n):
+            raise CompressedFileError(
+                f"{where}: layer {lname}'s {what} code table does not fit its {n} entries. {FIX_HINT}"
+            )
+        if nbits % 8 and stream[-1] & ((1 << (8 - nbits % 8)) - 1):
+            raise CompressedFileError(f"{where}: layer {lname}'s {what} stream has non-zero padding bits. {FIX_HINT}")
+
+
+def _check_layer_streams(lname, where, k, ibits, symbols, gaps, wl, gl) -> None:
+    """What the writer guarantees about decoded streams.
+
+    - the Huffman codes were built from these very streams: a symbol has a code
+      exactly when it occurs;
+    - every centroid is used (the codebook is the set of the layer's values);
+    - a filler (symbol 0) only bridges a maximal gap ``2 ** b_i - 1`` ([DC] Fig. 2).
+    """
+    if symbols.size == 0:
+        if k:
+            raise CompressedFileError(f"{where}: layer {lname} stores {k} centroids but no weights. {FIX_HINT}")
+        return
+    for what, stream, lengths in (("weight", symbols, wl), ("gap", gaps, gl)):
+        occurs = np.bincount(stream, minlength=lengths.size) > 0
+        if not np.array_equal(occurs, lengths > 0):
+            raise CompressedFileError(
+                f"{where}: layer {lname}'s {what} code table does not match its stream. {FIX_HINT}"
+            )
+    if not np.all(np.bincount(symbols, minlength=k + 1)[1:] > 0):
+        raise CompressedFileError(f"{where}: layer {lname} has unused centroids. {FIX_HINT}")
+    if np.any(gaps[symbols == 0] != (1 << ibits) - 1):
+        raise CompressedFileError(f"{where}: layer {lname} has a filler entry that bridges no long gap. {FIX_HINT}")
+
+
 def _decode_checked(data: bytes, header_len: int, body_len: int, where: str) -> CompressedModel:
     from .sparse_storage import decode_sparse
 
@@ -704,12 +750,14 @@ def _decode_checked(data: bytes, header_len: int, body_len: int, where: str) -> 
         gl = unpack_uints(body.take(_packed_len(1 << ibits, CODE_LENGTH_BITS)), CODE_LENGTH_BITS, 1 << ibits)
         w_stream = body.take(math.ceil(w_nbits / 8))
         g_stream = body.take(math.ceil(g_nbits / 8))
-        symbols = _decode_stream(w_stream, wl, n)
-        gaps = _decode_stream(g_stream, gl, n)
+        _check_layer_fields(lname, where, wbits, k, centroids, wl, gl, w_stream, w_nbits, g_stream, g_nbits, n)
+        symbols = _decode_stream(w_stream, wl, n, w_nbits)
+        gaps = _decode_stream(g_stream, gl, n, g_nbits)
         if n and (_stream_bits(symbols, wl) != w_nbits or _stream_bits(gaps, gl) != g_nbits):
             raise CompressedFileError(f"{where}: layer {lname}'s bitstreams do not match their lengths. {FIX_HINT}")
         if symbols.size != n or gaps.size != n or (n and (symbols.max() > k or gaps.max() >= 1 << ibits)):
             raise CompressedFileError(f"{where}: layer {lname} decodes to out-of-range symbols. {FIX_HINT}")
+        _check_layer_streams(lname, where, k, ibits, symbols, gaps, wl, gl)
         flat = np.asarray(decode_sparse(gaps, symbols, numel, ibits)).astype(np.int64).ravel()
         if flat.size != numel:
             raise CompressedFileError(f"{where}: layer {lname} decodes to {flat.size} weights, expected {numel}. {FIX_HINT}")
@@ -720,7 +768,10 @@ def _decode_checked(data: bytes, header_len: int, body_len: int, where: str) -> 
         if has_bias:
             raw = body.take(shape[0] * DTYPES[bias_dt].itemsize)
             bias_bytes = len(raw)
-            state[f"{lname}.bias"] = torch.from_numpy(np.frombuffer(raw, dtype=DTYPES[bias_dt]).astype(np.float32))
+            bias = np.frombuffer(raw, dtype=DTYPES[bias_dt]).astype(np.float32)
+            if not np.all(np.isfinite(bias)):
+                raise CompressedFileError(f"{where}: layer {lname}'s biases are not finite numbers. {FIX_HINT}")
+            state[f"{lname}.bias"] = torch.from_numpy(bias)
         rec = LayerRecord(lname, shape, wbits, centroids, ibits, layout, cb_dt, bias_dt, symbols, gaps, wl, gl, None,
                           w_stream, w_nbits, g_stream, g_nbits)
         parts = {
