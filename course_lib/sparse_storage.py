@@ -47,6 +47,7 @@ __all__ = [
     "relative_bits",
     "storage_bits",
     "index_bits_sweep",
+    "cheapest_index_bits",
 ]
 
 MIN_INDEX_BITS = 1
@@ -309,3 +310,25 @@ def index_bits_sweep(
             }
         )
     return rows
+
+
+def cheapest_index_bits(positions: Any, value_bits: int, candidates: Sequence[int] = tuple(range(2, 9))) -> tuple[int, int]:
+    """The index bit-width with the smallest fixed-width storage, and that storage in bits ([DC] §2).
+
+    Each candidate ``b`` costs ``entries * (value_bits + b)`` bits, where ``entries``
+    counts the kept weights *and* the fillers of :func:`relative_indices`: few bits
+    make every entry cheap but need many fillers, many bits need no fillers but make
+    every entry expensive. Ties go to the smaller ``b``. Returns ``(b, bits)``.
+    """
+    if isinstance(value_bits, (bool, np.bool_)) or not isinstance(value_bits, (int, np.integer)) or value_bits < 0:
+        raise ValueError(f"value_bits must be a non-negative integer, got {value_bits!r}.")
+    candidates = [_check_index_bits(b) for b in candidates]
+    if not candidates:
+        raise ValueError("candidates is empty: give at least one index bit-width, e.g. range(2, 9).")
+    best = None
+    for b in candidates:
+        stored, _ = relative_indices(positions, b)
+        total = int(stored.size) * (int(value_bits) + b)
+        if best is None or (total, b) < (best[1], best[0]):
+            best = (b, total)
+    return best

@@ -157,3 +157,19 @@ def test_bad_input():
         decode_sparse(np.array([1]), np.array([1.0]), -1, 3)
     with pytest.raises(ValueError, match="matrix"):
         csr_bits(np.ones(5))
+
+
+def test_cheapest_index_bits():
+    from course_lib.sparse_storage import cheapest_index_bits
+
+    positions = np.flatnonzero(np.random.default_rng(3).random(20000) < 0.08)
+    b, total = cheapest_index_bits(positions, 5, range(2, 9))
+    totals = {c: relative_indices(positions, c)[0].size * (5 + c) for c in range(2, 9)}
+    assert total == min(totals.values()) and totals[b] == total
+    assert b == min(c for c, t in totals.items() if t == total)
+    assert cheapest_index_bits([], 5) == (2, 0)  # empty layer: ties -> the smallest width
+    assert cheapest_index_bits(np.arange(10), 4, [3, 2]) == (2, 60)  # full layer: no fillers
+    with pytest.raises(ValueError, match="candidates is empty"):
+        cheapest_index_bits([1, 2], 4, [])
+    with pytest.raises(ValueError, match="value_bits"):
+        cheapest_index_bits([1, 2], -1)

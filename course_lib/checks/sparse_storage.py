@@ -170,4 +170,65 @@ def check_positions_from_relative(fn: Callable[[np.ndarray, int], np.ndarray]) -
     passed("positions_from_relative undoes relative_indices: positions = cumsum(stored + 1) - 1.")
 
 
-__all__ = ["check_csr_bits", "check_relative_indices", "check_positions_from_relative"]
+# --------------------------------------------------------------------------- cheapest index bit-width
+
+
+def _cheapest_cases() -> list[tuple[np.ndarray, int, list[int]]]:
+    rng = np.random.default_rng(71)
+    sparse = np.flatnonzero(rng.random(20000) < 0.08)  # ~8% kept, as fc layers in [DC] Table 2
+    clustered = np.sort(np.concatenate([np.arange(100, 140), np.arange(3000, 3010), [9000]]))
+    return [
+        (np.array([1, 4, 15]), 4, [2, 3]),  # Fig. 2: 3 bits need one filler, 2 bits need four
+        (sparse, 5, list(range(2, 9))),
+        (sparse, 8, list(range(2, 9))),
+        (clustered, 4, list(range(2, 9))),
+        (np.arange(12), 4, [5, 3, 2]),  # a full layer: no fillers
+        (np.array([0, 1, 6]), 1, [3, 2]),  # a tie: 3 entries * (1 + 3) = 4 entries * (1 + 2) -> 2 bits
+    ]
+
+
+def _fixed_bits(positions: np.ndarray, value_bits: int, b: int, filler_value_bits: bool = True, fillers: bool = True) -> int:
+    stored, is_filler = ref.relative_indices(positions, b)
+    n_fill = int(is_filler.sum()) if fillers else 0
+    n_kept = int(positions.size)
+    return n_kept * (value_bits + b) + n_fill * ((value_bits if filler_value_bits else 0) + b)
+
+
+def check_cheapest_index_bits(fn: Callable[..., tuple[int, int]]) -> None:
+    """``fn(positions, value_bits, candidates) -> (b, bits)``: the cheapest fixed-width index size."""
+    for positions, vb, candidates in _cheapest_cases():
+        shown = (f"cheapest_index_bits(<{positions.size} positions>, value_bits={vb}, candidates={candidates})"
+                 if positions.size > 6 else f"cheapest_index_bits({positions.tolist()}, {vb}, {candidates})")
+        got = call(fn, positions.copy(), vb, list(candidates), exercise="cheapest_index_bits")
+        if not isinstance(got, tuple) or len(got) != 2:
+            fail(f"{shown} returned {type(got).__name__}; return a pair (index_bits, total_bits).")
+        b, total = got
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or isinstance(total, bool) or not isinstance(total, (int, np.integer)):
+            fail(f"{shown} returned ({b!r}, {total!r}); both must be ints (use int(...)).")
+        want_b, want_total = ref.cheapest_index_bits(positions, vb, candidates)
+        if (b, total) == (want_b, want_total):
+            continue
+        if b not in candidates:
+            fail(f"{shown}: {b} is not one of the candidates. Return the winning bit-width itself, not its position in the list.")
+        costs = {c: _fixed_bits(positions, vb, c) for c in candidates}
+        no_fill = {c: _fixed_bits(positions, vb, c, fillers=False) for c in candidates}
+        cheap_fill = {c: _fixed_bits(positions, vb, c, filler_value_bits=False) for c in candidates}
+        index_only = {c: ref.relative_indices(positions, c)[0].size * c for c in candidates}
+        if total == no_fill.get(b) and total != costs[b]:
+            fail(f"{shown} = ({b}, {total}): the fillers are not counted. Each filler is a stored entry too: count the entries of relative_indices(positions, b), fillers included.")
+        if total == cheap_fill.get(b) and total != costs[b]:
+            fail(f"{shown} = ({b}, {total}): a filler costs value_bits + b like any entry (its value 0 is stored), not only its b index bits.")
+        if total == index_only.get(b) and total != costs[b]:
+            fail(f"{shown} = ({b}, {total}): only the index bits are counted. Every entry stores a value too: entries * (value_bits + b).")
+        if total == costs[b] and costs[b] == want_total:
+            fail(f"{shown} = ({b}, {total}): a tie between several bit-widths. Pick the smallest one (compare (bits, b) pairs, or scan the candidates in increasing order with <).")
+        if total == costs[b]:
+            worst = max(costs, key=costs.get)
+            if b == worst:
+                fail(f"{shown} = ({b}, {total}): that is the most expensive bit-width. Take the minimum (min), not the maximum.")
+            fail(f"{shown} = ({b}, {total}): {b} bits is not the cheapest; {want_b} bits need only {want_total}. Compare every candidate.")
+        fail(f"{shown} = ({b}, {total}), expected ({want_b}, {want_total}): total = entries * (value_bits + b), entries counting the fillers.")
+    passed("cheapest_index_bits counts kept weights and fillers at value_bits + b each, and picks the cheapest (smallest on ties).")
+
+
+__all__ = ["check_csr_bits", "check_relative_indices", "check_positions_from_relative", "check_cheapest_index_bits"]
