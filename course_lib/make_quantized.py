@@ -40,7 +40,7 @@ PAPER_BITS = {
 RECIPES = {
     "lenet300100": dict(bits=PAPER_BITS["lenet300100"], init="linear", epochs=4, lr=1e-3, bias_lr=1e-3,
                         momentum=0.9, batch_size=128, augment=True, schedule="cosine", seed=0),
-    "lenet5": dict(bits=PAPER_BITS["lenet5"], init="linear", epochs=2, lr=1e-3, bias_lr=1e-3,
+    "lenet5": dict(bits=PAPER_BITS["lenet5"], init="linear", epochs=2, lr=1e-4, bias_lr=1e-4,
                    momentum=0.9, batch_size=128, augment=True, schedule="cosine", seed=0),
 }
 
