@@ -3,6 +3,7 @@
 import math
 
 import pytest
+import torch
 
 from course_lib.checks import capstone as cc
 from course_lib.checks.core import CheckFailed, CheckInputError
@@ -78,3 +79,40 @@ def test_pipeline_failure_is_a_check_failure(monkeypatch, mnist):
     monkeypatch.setenv("COURSE_QUICK", "1")
     with pytest.raises(CheckFailed, match="pipeline failed"):
         cc.check_challenge(lambda: {"init": "zigzag"}, mnist)
+
+
+def _ratio_variants():
+    import os
+
+    def params(m):
+        return sum(p.numel() for p in m.parameters())
+
+    def weights(m):
+        return sum(x.weight.numel() for x in m.modules() if isinstance(x, (torch.nn.Linear, torch.nn.Conv2d)))
+
+    return {
+        "upside down": lambda m, p: os.path.getsize(p) / (4 * params(m)),
+        "4 bytes": lambda m, p: params(m) / os.path.getsize(p),
+        "in bits": lambda m, p: 32 * params(m) / os.path.getsize(p),
+        "file in bits": lambda m, p: 4 * params(m) / (8 * os.path.getsize(p)),
+        "biases": lambda m, p: 4 * weights(m) / os.path.getsize(p),
+        "returned": lambda m, p: "40x",
+        "for a file of": lambda m, p: 40.0,
+    }
+
+
+@pytest.mark.parametrize("mistake", list(_ratio_variants()))
+def test_file_ratio_check_names_the_mistake(mistake):
+    fn = _ratio_variants()[mistake]
+    expected = "must return a number" if mistake == "returned" else mistake
+    with pytest.raises(CheckFailed, match=expected):
+        cc.check_file_ratio(fn)
+
+
+def test_file_ratio_check_passes_the_right_answer(capsys):
+    import os
+
+    cc.check_file_ratio(lambda m, p: 4 * sum(x.numel() for x in m.parameters()) / os.path.getsize(p))
+    assert "PASS" in capsys.readouterr().out
+    with pytest.raises(CheckInputError):
+        cc.check_file_ratio("not a function")

@@ -119,3 +119,20 @@ def test_quick_run_of_lenet5(tmp_path, mnist):
     assert (tmp_path / "lenet5.dcz").stat().st_size == r["file_bytes"]
     assert r["ratio"] > 20
     assert {l["name"] for l in r["layers"]} == {"conv1", "conv2", "fc1", "fc2"}
+
+
+@pytest.mark.slow
+def test_from_scratch_trains_the_baseline_first(tmp_path, mnist):
+    lines = []
+    r = rp.compress("lenet300100", tmp_path, quick=True, from_scratch=True, data=mnist, progress=False, log=lines.append)
+    assert r["from_scratch"] is True
+    assert "training from scratch" in lines[0]
+    assert r["errors"]["baseline"] < 5.0  # one epoch of the baseline recipe
+    assert (tmp_path / "lenet300100.dcz").stat().st_size == r["file_bytes"]
+
+
+def test_command_line_quick_run(tmp_path, capsys):
+    assert rp.main(["--quick", "--model", "lenet300100", "--out", str(tmp_path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "ratio" in out and (tmp_path / rp.RESULTS_FILE).is_file()
+    assert rp.load_results(tmp_path)["command"].endswith("--quick")

@@ -156,3 +156,44 @@ def check_challenge(my_recipe: Callable[[], dict], data, out: str | os.PathLike 
     print(f"PARTIAL CREDIT {score:.2f}: " + "; ".join(hints) + ".")
     print(f"PARTIAL: {score:.2f}")
     return outcome
+
+
+# ---------------------------------------------------------------------------
+# Exercise: the compression ratio of a file on disk
+# ---------------------------------------------------------------------------
+
+
+def check_file_ratio(file_ratio: Callable) -> None:
+    """``file_ratio(model, path)``: float32 parameter bytes of ``model`` over ``os.path.getsize(path)``."""
+    import torch
+
+    from ..models import build_model
+
+    model = build_model("lenet300100")
+    params = sum(p.numel() for p in model.parameters())
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (1000, 26_661, 4 * params):
+            path = Path(tmp) / f"model_{size}.dcz"
+            path.write_bytes(bytes(size))
+            got = call(file_ratio, model, path, exercise="file-ratio")
+            if isinstance(got, torch.Tensor) and got.numel() == 1:
+                got = got.item()
+            if not isinstance(got, (int, float)) or isinstance(got, bool):
+                fail(f"file_ratio must return a number (a Python float), got {type(got).__name__}.")
+            want = 4 * params / size
+            if math.isclose(got, want, rel_tol=1e-9):
+                continue
+            if math.isclose(got, size / (4 * params), rel_tol=1e-9):
+                fail("the ratio is upside down: divide the float32 bytes of the model by the file's bytes.")
+            if math.isclose(got, params / size, rel_tol=1e-9):
+                fail("you divided the number of parameters by the file's bytes: each float32 parameter takes 4 bytes.")
+            if math.isclose(got, 32 * params / size, rel_tol=1e-9):
+                fail("you counted the model in bits (32 per parameter) but the file in bytes: use 4 bytes per parameter.")
+            if math.isclose(got, 4 * params / (8 * size), rel_tol=1e-9):
+                fail("you counted the file in bits: os.path.getsize gives bytes already.")
+            weights = sum(m.weight.numel() for m in model.modules() if hasattr(m, "weight") and m.weight is not None)
+            if math.isclose(got, 4 * weights / size, rel_tol=1e-9):
+                fail("you left out the biases: count every parameter, model.parameters() yields weights and biases.")
+            fail(f"for a file of {size:,} bytes the ratio is {want:.3f}, you returned {got!r}. "
+                 "Use 4 * (number of parameters) / os.path.getsize(path).")
+    passed("file_ratio divides the float32 bytes of every parameter by the bytes of the file on disk.")

@@ -1,0 +1,95 @@
+"""The committed outputs of ``python -m course_lib.reproduce``: each ``.dcz`` file, its error and ratio.
+
+Every file is read back and evaluated on all 10,000 MNIST test images; its error and its
+ratio (float32 parameter bytes / bytes on disk) must equal what ``results.json`` recorded,
+and meet [DC] Table 1 (and the course's goal of 50x).
+"""
+
+import os
+
+import pytest
+
+from course_lib import reproduce as rp
+from course_lib.compressed_format import load_compressed, read_compressed
+from course_lib.models import build_model, count_parameters
+from course_lib.paths import REPO_ROOT
+from course_lib.train import evaluate
+
+NAMES = list(rp.MODEL_NAMES)
+
+
+@pytest.fixture(scope="module")
+def results():
+    path = rp.COMPRESSED_DIR / rp.RESULTS_FILE
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: run `python -m course_lib.reproduce` and commit its outputs.")
+    return rp.load_results()
+
+
+def _entry(results, name):
+    if name not in results["models"]:
+        pytest.fail(f"results.json has no {name}: run `python -m course_lib.reproduce --model {name}`.")
+    return results["models"][name]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_file_error_and_ratio_are_the_recorded_ones_and_beat_the_paper(name, results, mnist):
+    r = _entry(results, name)
+    path = rp.COMPRESSED_DIR / r["file"]
+    assert path.is_file(), f"{path} is missing"
+    size = os.path.getsize(path)
+    model = load_compressed(path, device=mnist.test_x.device)
+    error = evaluate(model, mnist)
+    float32 = 4 * count_parameters(build_model(name))
+    ratio = float32 / size
+    print(f"{name}: {size:,} bytes, ratio {ratio:.1f}x, test error {error:.2f}% "
+          f"([DC]: {rp.PAPER_RATIO[name]}x at {rp.PAPER_ERROR[name]:.2f}%), produced in {r['seconds']:.0f} s")
+    # what results.json recorded is what the file holds
+    assert size == r["file_bytes"]
+    assert float32 == r["float32_bytes"]
+    assert ratio == pytest.approx(r["ratio"], rel=1e-12)
+    assert error == pytest.approx(r["test_error"], abs=0.011)  # one test image is 0.01%
+    # [DC] Table 1's targets, and the course's goal
+    assert error <= rp.PAPER_ERROR[name]
+    assert ratio >= rp.PAPER_RATIO[name]
+    assert ratio >= rp.GOAL_RATIO
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_results_come_from_a_full_run(name, results):
+    r = _entry(results, name)
+    assert r["quick"] is False, "the committed files must come from the full command, not --quick"
+    assert r["recipe"] == rp.recipe_for(name), "the committed file was made with another recipe; re-run reproduce"
+    assert r["errors"]["decoded from file"] == r["test_error"]
+    assert r["stages"][-1]["bytes"] == r["file_bytes"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_per_layer_accounting_matches_the_file(name, results):
+    r = _entry(results, name)
+    report = read_compressed(rp.COMPRESSED_DIR / r["file"]).report
+    assert [l["name"] for l in r["layers"]] == [l.name for l in report.layers]
+    for recorded, layer in zip(r["layers"], report.layers):
+        assert recorded["kept"] == layer.kept and recorded["bytes"] == layer.bytes
+        assert recorded["kept_fraction"] == pytest.approx(r["recipe"]["keep"][layer.name], abs=1e-3)
+    assert sum(report.totals().values()) == r["file_bytes"]
+
+
+def test_whole_run_within_the_time_budget_is_recorded(results):
+    assert set(results["models"]) == set(NAMES)
+    assert results["total_seconds"] == pytest.approx(sum(r["seconds"] for r in results["models"].values()), abs=0.2)
+    print(f"both models: {results['total_seconds']:.0f} s (budget 900 s on 2 cores)")
+
+
+def test_comparison_table_is_generated_from_the_results(results):
+    text = (rp.COMPRESSED_DIR / rp.COMPARISON_FILE).read_text(encoding="utf-8")
+    assert text == rp.render_paper_comparison(results), "paper_comparison.md is stale: re-run reproduce"
+
+
+def test_readme_results_block_is_generated_from_the_results(results):
+    readme = REPO_ROOT / "README.md"
+    if not readme.is_file() or rp.readme_block(readme.read_text(encoding="utf-8")) is None:
+        pytest.skip("README.md has no results block")
+    assert rp.readme_block(readme.read_text(encoding="utf-8")) == rp.render_results_table(results), (
+        "README.md's results block is stale: run `python -m course_lib.reproduce --update-readme`."
+    )
