@@ -278,6 +278,8 @@ def encode_stage(model: nn.Module, codebooks, recipe: dict, path: Path, data):
 # ---------------------------------------------------------------------------
 
 BYTE_KINDS = ("codebook", "weights", "gaps", "biases", "header")
+# The stages of :func:`stage_bytes`, in pipeline order (results.json stores its keys sorted).
+STAGE_NAMES = ("dense float32", "pruned (P)", "quantized (P+Q)", "Huffman (P+Q+H)")
 
 
 def stage_bytes(report) -> dict[str, dict[str, dict[str, float]]]:
