@@ -100,7 +100,11 @@ wrong weights:
 - the size differs from ``11 + header_len + body_len + 4`` (truncated or padded);
 - the CRC32 differs (corrupted);
 - the header or body is inconsistent (unknown model or layer, a shape the model
-  does not have, a stream that decodes to out-of-range symbols, ...).
+  does not have, a stream that decodes to out-of-range symbols, ...);
+- a field is one the writer never produces, even behind a valid checksum: a codebook
+  that is not finite and strictly increasing or has unused centroids, a Huffman table
+  whose symbols are not exactly those of its stream, a filler entry on a short gap,
+  non-zero padding bits, non-finite biases.
 """
 
 from __future__ import annotations
