@@ -10,7 +10,7 @@ import pytest
 
 from course_lib import huffman as H
 from course_lib import sparse_storage as S
-from course_lib.checks.core import CheckFailed, CheckInputError
+from course_lib.checks.core import failure_message as fails_with, CheckFailed, CheckInputError
 from course_lib.checks.huffman import (
     check_canonical_code,
     check_huffman_code_lengths,
@@ -20,13 +20,6 @@ from course_lib.checks.huffman import (
 from course_lib.checks.sparse_storage import check_csr_bits, check_positions_from_relative, check_relative_indices
 
 
-def fails_with(check, fn, *phrases):
-    with pytest.raises(CheckFailed) as info:
-        check(fn)
-    message = str(info.value)
-    for phrase in phrases:
-        assert phrase in message, message
-    return message
 
 
 # --------------------------------------------------------------------------- learner-style solutions

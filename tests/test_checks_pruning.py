@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib import pruning as ref
-from course_lib.checks.core import CheckFailed, CheckInputError
+from course_lib.checks.core import failure_message as _fails, CheckFailed, CheckInputError
 from course_lib.checks.pruning import (
     check_cubic_sparsity,
     check_iterative_prune,
@@ -19,13 +19,6 @@ from course_lib.checks.pruning import (
 from course_lib.models import prunable_layers
 
 
-def _fails(check, fn, *words):
-    with pytest.raises(CheckFailed) as info:
-        check(fn)
-    message = str(info.value)
-    for word in words:
-        assert word in message, f"{word!r} not in: {message}"
-    return message
 
 
 def _stub(*args, **kwargs):

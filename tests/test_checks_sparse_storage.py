@@ -10,17 +10,10 @@ import numpy as np
 import pytest
 
 from course_lib import sparse_storage as S
-from course_lib.checks.core import CheckFailed
+from course_lib.checks.core import failure_message as fails_with, CheckFailed
 from course_lib.checks.sparse_storage import check_cheapest_index_bits
 
 
-def fails_with(check, fn, *phrases):
-    with pytest.raises(CheckFailed) as info:
-        check(fn)
-    message = str(info.value)
-    for phrase in phrases:
-        assert phrase in message, message
-    return message
 
 
 def entries(positions, b):

@@ -93,3 +93,20 @@ def returned_tensor(result: Any, fn_name: str, shape: Sequence[int] | None = Non
         return require_tensor(result, f"The value returned by {fn_name}", shape, dtype)
     except CheckInputError as exc:
         raise CheckFailed(str(exc)) from None
+
+
+def failure_message(check: Callable, fn: Any, *phrases: str) -> str:
+    """Run ``check(fn)``, which must fail; return its message after asserting it names each phrase.
+
+    For tests of checks (and for instructors writing new ones): feed a typical wrong
+    solution and make sure the learner is told what the mistake is.
+    """
+    try:
+        check(fn)
+    except CheckFailed as exc:
+        message = str(exc)
+    else:
+        raise AssertionError(f"{getattr(check, '__name__', check)} passed a wrong solution")
+    for phrase in phrases:
+        assert phrase in message, f"{phrase!r} not in: {message}"
+    return message
