@@ -46,6 +46,7 @@ from torch import nn
 
 from .models import PAPER_LAYER_NAMES, count_parameters, prunable_layers
 from .paths import ARTIFACTS_DIR, REPO_ROOT
+from .paper import DC_TABLE1, DISPLAY_NAMES, PAPER_TABLE_NOTES, PAPER_TABLES
 
 COMPRESSED_DIR = ARTIFACTS_DIR / "compressed"
 RESULTS_FILE = "results.json"
@@ -53,11 +54,10 @@ COMPARISON_FILE = "paper_comparison.md"
 README_BEGIN = "<!-- results:begin -->"
 README_END = "<!-- results:end -->"
 MODEL_NAMES = ("lenet300100", "lenet5")
-DISPLAY_NAMES = {"lenet300100": "LeNet-300-100", "lenet5": "LeNet-5"}
 
 # Targets: [DC] Table 1 (the paper's compressed errors and ratios), and this course's goal.
-PAPER_ERROR = {"lenet300100": 1.58, "lenet5": 0.74}
-PAPER_RATIO = {"lenet300100": 40, "lenet5": 39}
+PAPER_ERROR = {name: row["compressed_error"] for name, row in DC_TABLE1.items()}
+PAPER_RATIO = {name: row["ratio"] for name, row in DC_TABLE1.items()}
 GOAL_RATIO = 50
 
 # The recipes. Keep rates start from [LW]'s (fc1/fc2/fc3 8/9/26%; conv1/conv2/fc1/fc2
@@ -83,38 +83,6 @@ RECIPES: dict[str, dict[str, Any]] = {
 }
 # ``--quick``: one prune round, one epoch each on a slice of the training set.
 QUICK = dict(prune_steps=1, prune_epochs=[1], finetune_epochs=1, train_subset=6000)
-
-# [DC] Tables 2 and 3, as printed (strings, so "235K" stays "235K"). Layer names are the
-# paper's (ip1 = our fc1). Source: the course's reference facts.
-PAPER_TABLES = {
-    "lenet300100": {
-        "columns": ["weights", "kept", "weight bits P+Q", "weight bits P+Q+H", "index bits P+Q",
-                    "index bits P+Q+H", "rate P+Q", "rate P+Q+H"],
-        "rows": {
-            "ip1": ["235K", "8%", "6", "4.4", "5", "3.7", "3.1%", "2.32%"],
-            "ip2": ["30K", "9%", "6", "4.4", "5", "4.3", "3.8%", "3.04%"],
-            "ip3": ["1K", "26%", "6", "4.3", "5", "3.2", "15.7%", "12.70%"],
-            "total": ["266K", "8% (12x)", "6", "5.1", "5", "3.7", "3.1% (32x)", "2.49% (40x)"],
-        },
-    },
-    "lenet5": {
-        "columns": ["weights", "kept", "weight bits P+Q", "weight bits P+Q+H", "index bits P+Q",
-                    "index bits P+Q+H", "rate P+Q", "rate P+Q+H"],
-        "rows": {
-            "conv1": ["0.5K", "66%", "8", "7.2", "5", "1.5", "78.5%", "67.45%"],
-            "conv2": ["25K", "12%", "8", "7.2", "5", "3.9", "6.0%", "5.28%"],
-            "ip1": ["400K", "8%", "5", "4.5", "5", "4.5", "2.7%", "2.45%"],
-            "ip2": ["5K", "19%", "5", "5.2", "5", "3.7", "6.9%", "6.13%"],
-            "total": ["431K", "8% (12x)", "5.3", "4.1", "5", "4.4", "3.05% (33x)", "2.55% (39x)"],
-        },
-    },
-}
-PAPER_TABLE_NOTES = [
-    "[DC] Table 2's total weight bits after Huffman coding (5.1) is larger than every per-layer value (4.3-4.4).",
-    "[DC] Table 3's ip2 gains bits after Huffman coding (5 -> 5.2), which a Huffman code cannot do "
-    "on its own stream.",
-    "[DC]'s text says index gaps use 8 bits in conv layers, but Table 3 prints 5.",
-]
 
 Log = Callable[[str], None]
 
