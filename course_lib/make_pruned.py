@@ -26,13 +26,11 @@ from .paths import ARTIFACTS_DIR
 from .pruning import (
     PAPER_KEEP_RATES,
     PAPER_REFERENCE_ERROR,
-    MaskKeeper,
-    apply_masks,
-    iterative_prune,
+    prune_and_retrain,
     sparsities_from_keep,
     sparsity_report,
 )
-from .train import evaluate, train
+from .train import evaluate
 
 PRUNED_DIR = ARTIFACTS_DIR / "pruned"
 
@@ -63,31 +61,17 @@ def pruned_meta(name: str) -> dict:
 def prune_baseline(name: str, recipe: dict | None = None, progress: bool = True):
     """Iteratively prune + retrain the baseline ``name`` to [LW]'s keep rates; returns ``(model, meta)``."""
     recipe = dict(RECIPES[name] if recipe is None else recipe)
-    if len(recipe["epochs"]) != recipe["steps"]:
-        raise ValueError(f"recipe needs one entry of epochs per prune step, got {recipe['epochs']} for {recipe['steps']} steps.")
     data = load_mnist()
     model = load_baseline(name, device=data.train_x.device)
     base_error = evaluate(model, data)
-    targets = sparsities_from_keep(PAPER_KEEP_RATES[name])
-    rounds: list[dict] = []
-
-    def retrain(model, masks):
-        i = len(rounds)
-        history = train(
-            model, data, epochs=recipe["epochs"][i], lr=recipe["lr"], momentum=recipe["momentum"],
-            weight_decay=recipe["weight_decay"], batch_size=recipe["batch_size"], augment=recipe["augment"],
-            seed=recipe["seed"] + i, after_step=MaskKeeper(masks), progress=progress,
-            desc=f"{name} round {i + 1}/{recipe['steps']}",
-        )
-        kept = {r["layer"]: round(r["kept_pct"], 2) for r in sparsity_report(masks)}
-        rounds.append({"kept_pct": kept, "test_error": history.test_error[-1] if history.test_error else evaluate(model, data)})
-        if progress:
-            print(f"  round {i + 1}: kept % {kept} -> test error {rounds[-1]['test_error']:.2f}%")
-
     start = time.time()
-    masks = iterative_prune(model, targets, recipe["steps"], retrain, schedule=recipe["schedule"])
+    _, rounds = prune_and_retrain(
+        model, data, sparsities_from_keep(PAPER_KEEP_RATES[name]), recipe["steps"], recipe["epochs"],
+        schedule=recipe["schedule"], seed=recipe["seed"], log=print if progress else None, desc=f"{name} round",
+        lr=recipe["lr"], momentum=recipe["momentum"], weight_decay=recipe["weight_decay"],
+        batch_size=recipe["batch_size"], augment=recipe["augment"], progress=progress,
+    )
     seconds = time.time() - start
-    apply_masks(model, masks)
     rows = sparsity_report(model, total=True)
     meta = {
         "recipe": recipe,
@@ -97,7 +81,8 @@ def prune_baseline(name: str, recipe: dict | None = None, progress: bool = True)
         "paper_keep_rates": PAPER_KEEP_RATES[name],
         "paper_reference_error": PAPER_REFERENCE_ERROR[name],
         "report": rows,
-        "rounds": rounds,
+        "rounds": [{"kept_pct": {k: round(v, 2) for k, v in r["kept_pct"].items()}, "test_error": r["test_error"]}
+                   for r in rounds],
         "train_seconds": round(seconds, 1),
         "baseline_recipe": baseline_meta(name).get("recipe"),
     }

@@ -299,6 +299,47 @@ def iterative_prune(
     return masks
 
 
+def prune_and_retrain(
+    model: nn.Module,
+    data,
+    targets: Mapping[str, float],
+    steps: int,
+    epochs: list[int],
+    schedule: str = "cubic",
+    seed: int = 0,
+    log: Callable[[str], None] | None = None,
+    desc: str = "prune round",
+    **train_kwargs,
+) -> tuple[Masks, list[dict]]:
+    """[LW] §3.3's loop as the project commands run it: :func:`iterative_prune` whose retrain
+    step trains ``epochs[i]`` epochs in round ``i`` (seed ``seed + i``) under :class:`MaskKeeper`.
+
+    ``train_kwargs`` go to :func:`course_lib.train.train` (lr, momentum, augment, ...).
+    Returns ``(masks, rounds)``; ``rounds[i]`` holds the kept % per layer and the test error
+    after round ``i``. The model ends with its masks applied.
+    """
+    from .train import evaluate, train
+
+    if len(epochs) != steps:
+        raise ValueError(f"recipe needs one entry of epochs per prune step, got {epochs} for {steps} steps.")
+    rounds: list[dict] = []
+
+    def retrain(model, masks):
+        i = len(rounds)
+        history = train(model, data, epochs=epochs[i], seed=seed + i, after_step=MaskKeeper(masks),
+                        desc=f"{desc} {i + 1}/{steps}", **train_kwargs)
+        kept = {r["layer"]: r["kept_pct"] for r in sparsity_report(masks)}
+        error = history.test_error[-1] if history.test_error else evaluate(model, data)
+        rounds.append({"kept_pct": kept, "test_error": error})
+        if log is not None:
+            shown = ", ".join(f"{layer} {pct:.1f}%" for layer, pct in kept.items())
+            log(f"    round {i + 1}: kept {shown} -> test error {error:.2f}%")
+
+    masks = iterative_prune(model, targets, steps, retrain, schedule=schedule)
+    apply_masks(model, masks)
+    return masks, rounds
+
+
 # --------------------------------------------------------------------------- gradual pruning [ZG]
 
 

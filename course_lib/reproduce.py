@@ -129,27 +129,14 @@ def baseline_stage(name: str, data, from_scratch: bool = False, quick: bool = Fa
 
 def prune_stage(model: nn.Module, data, recipe: dict, progress: bool = True, log: Log = print) -> dict[str, torch.Tensor]:
     """Iterative prune -> retrain to ``recipe["keep"]`` ([LW] §3.3); returns the final masks."""
-    from .pruning import MaskKeeper, apply_masks, iterative_prune, sparsities_from_keep, sparsity_report
-    from .train import train
+    from .pruning import prune_and_retrain, sparsities_from_keep
 
-    rounds = []
-
-    def retrain(model, masks):
-        i = len(rounds)
-        history = train(
-            model, data, epochs=recipe["prune_epochs"][i], lr=recipe["lr"], momentum=recipe["momentum"],
-            weight_decay=recipe["weight_decay"], augment=recipe["augment"], seed=recipe["seed"] + i,
-            after_step=MaskKeeper(masks), train_subset=recipe["train_subset"], progress=progress,
-            desc=f"prune round {i + 1}/{recipe['prune_steps']}",
-        )
-        kept = ", ".join(f"{r['layer']} {r['kept_pct']:.1f}%" for r in sparsity_report(masks))
-        err = history.test_error[-1] if history.test_error else float("nan")
-        rounds.append(err)
-        log(f"    round {i + 1}: kept {kept} -> test error {err:.2f}%")
-
-    masks = iterative_prune(model, sparsities_from_keep(recipe["keep"]), recipe["prune_steps"], retrain,
-                            schedule=recipe["schedule"])
-    apply_masks(model, masks)
+    masks, _ = prune_and_retrain(
+        model, data, sparsities_from_keep(recipe["keep"]), recipe["prune_steps"], recipe["prune_epochs"],
+        schedule=recipe["schedule"], seed=recipe["seed"], log=log, lr=recipe["lr"], momentum=recipe["momentum"],
+        weight_decay=recipe["weight_decay"], augment=recipe["augment"], train_subset=recipe["train_subset"],
+        progress=progress,
+    )
     return masks
 
 
