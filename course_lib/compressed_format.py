@@ -121,7 +121,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from .huffman import canonical_code, huffman_code_lengths, huffman_decode, huffman_encode
 from .models import build_model, model_name, prunable_layers
+from .sparse_storage import decode_sparse, encode_sparse
 
 MAGIC = b"\x89DCZ"
 VERSION = 1
@@ -157,7 +159,7 @@ def pack_uints(values, width: int) -> bytes:
 
 def unpack_uints(data: bytes, width: int, count: int) -> np.ndarray:
     """Inverse of :func:`pack_uints`."""
-    need = math.ceil(count * width / 8)
+    need = _packed_len(count, width)
     if len(data) < need:
         raise ValueError(f"need {need} bytes for {count} values of {width} bits, got {len(data)}.")
     bits = np.unpackbits(np.frombuffer(data[:need], dtype=np.uint8))[: count * width].reshape(count, width)
@@ -175,8 +177,6 @@ def _packed_len(count: int, width: int) -> int:
 
 def _code_lengths(symbols: np.ndarray, alphabet: int) -> np.ndarray:
     """Huffman code lengths of ``symbols`` as an array over the whole alphabet (0 = absent)."""
-    from .huffman import huffman_code_lengths
-
     lengths = np.zeros(alphabet, dtype=np.int64)
     if symbols.size == 0:
         return lengths
@@ -193,8 +193,6 @@ def _code_lengths(symbols: np.ndarray, alphabet: int) -> np.ndarray:
 
 
 def _code_from_lengths(lengths: np.ndarray) -> dict[int, str]:
-    from .huffman import canonical_code
-
     return canonical_code({int(s): int(n) for s, n in enumerate(lengths) if n > 0})
 
 
@@ -203,8 +201,6 @@ def _stream_bits(symbols: np.ndarray, lengths: np.ndarray) -> int:
 
 
 def _encode_stream(symbols: np.ndarray, lengths: np.ndarray) -> tuple[bytes, int]:
-    from .huffman import huffman_encode
-
     if symbols.size == 0:
         return b"", 0
     data, nbits = huffman_encode([int(s) for s in symbols], _code_from_lengths(lengths))
@@ -212,8 +208,6 @@ def _encode_stream(symbols: np.ndarray, lengths: np.ndarray) -> tuple[bytes, int
 
 
 def _decode_stream(data: bytes, lengths: np.ndarray, count: int, nbits: int | None = None) -> np.ndarray:
-    from .huffman import huffman_decode
-
     if count == 0:
         return np.zeros(0, dtype=np.int64)
     return np.asarray(huffman_decode(data, _code_from_lengths(lengths), count, nbits), dtype=np.int64)
@@ -289,8 +283,6 @@ def _layer_symbols(weight: np.ndarray, centroids: np.ndarray, layout: int) -> np
 
 
 def _sparse_streams(flat_symbols: np.ndarray, index_bits: int) -> tuple[np.ndarray, np.ndarray]:
-    from .sparse_storage import encode_sparse
-
     gaps, values = encode_sparse(flat_symbols, index_bits)
     return np.asarray(gaps, dtype=np.int64).ravel(), np.asarray(values).astype(np.int64).ravel()
 
@@ -707,8 +699,6 @@ def _check_layer_streams(lname, where, k, ibits, symbols, gaps, wl, gl) -> None:
 
 
 def _decode_checked(data: bytes, header_len: int, body_len: int, where: str) -> CompressedModel:
-    from .sparse_storage import decode_sparse
-
     head = _Reader(data[PREAMBLE.size : PREAMBLE.size + header_len], where, "header")
     body = _Reader(data[PREAMBLE.size + header_len : -CHECKSUM.size], where, "body")
     name = head.text()

@@ -24,10 +24,11 @@ DISPLAY_NAMES = {"lenet300100": "LeNet-300-100", "lenet5": "LeNet-5"}
 # [DC] Tables 2 and 3, as printed (strings, so "235K" stays "235K"). Layer names are the
 # paper's (ip1 = our fc1). Source: the course's reference facts.
 # notebook 07 prints them; reproduce.py sets its per-layer results beside them.
+STORAGE_COLUMNS = ["weights", "kept", "weight bits P+Q", "weight bits P+Q+H", "index bits P+Q",
+                   "index bits P+Q+H", "rate P+Q", "rate P+Q+H"]
 PAPER_TABLES = {
     "lenet300100": {
-        "columns": ["weights", "kept", "weight bits P+Q", "weight bits P+Q+H", "index bits P+Q",
-                    "index bits P+Q+H", "rate P+Q", "rate P+Q+H"],
+        "columns": STORAGE_COLUMNS,
         "rows": {
             "ip1": ["235K", "8%", "6", "4.4", "5", "3.7", "3.1%", "2.32%"],
             "ip2": ["30K", "9%", "6", "4.4", "5", "4.3", "3.8%", "3.04%"],
@@ -36,8 +37,7 @@ PAPER_TABLES = {
         },
     },
     "lenet5": {
-        "columns": ["weights", "kept", "weight bits P+Q", "weight bits P+Q+H", "index bits P+Q",
-                    "index bits P+Q+H", "rate P+Q", "rate P+Q+H"],
+        "columns": STORAGE_COLUMNS,
         "rows": {
             "conv1": ["0.5K", "66%", "8", "7.2", "5", "1.5", "78.5%", "67.45%"],
             "conv2": ["25K", "12%", "8", "7.2", "5", "3.9", "6.0%", "5.28%"],
