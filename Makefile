@@ -32,28 +32,28 @@ test-notebooks: setup           ## only nbval over both notebook folders
 	COURSE_QUICK=1 $(BIN)/python -m pytest solutions notebooks --nbval-lax --nbval-cell-timeout=900 -p no:cacheprovider $(PYTEST_ARGS)
 
 notebooks: setup                ## regenerate notebooks/ from solutions/
-	$(BIN)/python -m course_lib.exercises
+	$(BIN)/python -m course_lib.course.exercises
 
 check-notebooks: setup          ## fail if notebooks/ is stale
-	$(BIN)/python -m course_lib.exercises --check
+	$(BIN)/python -m course_lib.course.exercises --check
 
 grade: setup                    ## grade a learner notebook: make grade NB=notebooks/01_mnist_and_lenets.ipynb
-	$(BIN)/python -m course_lib.grader $(NB) --json $(basename $(NB)).grade.json
+	$(BIN)/python -m course_lib.course.grader $(NB) --json $(basename $(NB)).grade.json
 
 baselines: setup                ## retrain the two reference models (writes course_lib/artifacts/baselines/)
-	$(BIN)/python -m course_lib.baselines
+	$(BIN)/python -m course_lib.commands.baselines
 
 pruned: setup                   ## prune + retrain both baselines (writes course_lib/artifacts/pruned/)
-	$(BIN)/python -m course_lib.make_pruned
+	$(BIN)/python -m course_lib.commands.make_pruned
 
 quantized: setup                ## quantize the pruned models with trained centroids (writes course_lib/artifacts/quantized/)
-	$(BIN)/python -m course_lib.make_quantized
+	$(BIN)/python -m course_lib.commands.make_quantized
 
 reproduce: setup                ## the full Deep Compression pipeline for both LeNets (writes course_lib/artifacts/compressed/)
-	$(BIN)/python -m course_lib.reproduce $(ARGS)
+	$(BIN)/python -m course_lib.commands.reproduce $(ARGS)
 
 bench: setup                    ## print speed figures (data loading, epochs, Huffman decoding)
-	$(BIN)/python -m course_lib.benchmark
+	$(BIN)/python -m course_lib.commands.benchmark
 
 clean-venv:
 	rm -rf $(VENV)

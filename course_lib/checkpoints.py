@@ -1,4 +1,4 @@
-"""Save and load model checkpoints, and the committed baseline models.
+"""Save and load model checkpoints (the committed models are in :mod:`course_lib.committed_models`).
 
 A checkpoint is a plain dict saved with ``torch.save`` and read back with
 ``torch.load(..., weights_only=True)``, which refuses to run code hidden in a
@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .models import build_model, model_name
-from .paths import BASELINES_DIR
+from .train import default_device
 
 
 def save_checkpoint(model: nn.Module, path: str | os.PathLike, meta: dict | None = None) -> Path:
@@ -44,23 +44,7 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str | None =
     if device is not None:
         model.to(device)
     else:
-        from .train import default_device
-
         model.to(default_device())
     model.eval()
     return model, blob.get("meta", {})
 
-
-def baseline_path(name: str) -> Path:
-    return BASELINES_DIR / f"{name}.pt"
-
-
-def load_baseline(name: str, device: torch.device | str | None = None) -> nn.Module:
-    """The committed, trained reference model ``"lenet300100"`` or ``"lenet5"``."""
-    model, _ = load_checkpoint(baseline_path(name), device=device)
-    return model
-
-
-def baseline_meta(name: str) -> dict:
-    """The metadata stored with a baseline (recipe, measured test error, history)."""
-    return load_checkpoint(baseline_path(name), device="cpu")[1]

@@ -5,7 +5,7 @@
   conv 50@5x5, max-pool 2, fc 500, ReLU, fc 10; 431,080 parameters.
 
 Layer names follow PyTorch habits (``fc1``, ``conv1``); the paper calls the fully
-connected layers ``ip1``, ``ip2``, ``ip3``. ``PAPER_LAYER_NAMES`` maps ours to theirs.
+connected layers ``ip1``, ``ip2``, ``ip3``. ``course_lib.paper.PAPER_LAYER_NAMES`` maps ours to theirs.
 """
 
 from __future__ import annotations
@@ -50,10 +50,6 @@ class LeNet5(nn.Module):
 
 MODELS = {"lenet300100": LeNet300100, "lenet5": LeNet5}
 
-PAPER_LAYER_NAMES = {
-    "lenet300100": {"fc1": "ip1", "fc2": "ip2", "fc3": "ip3"},
-    "lenet5": {"conv1": "conv1", "conv2": "conv2", "fc1": "ip1", "fc2": "ip2"},
-}
 
 
 def build_model(name: str) -> nn.Module:

@@ -1,9 +1,18 @@
 """The papers' published figures, as printed, for side-by-side comparisons.
 
-Source: ``deep-compression-facts.md`` (shared reference), transcribed from
-[DC] Han, Mao, Dally, ICLR 2016, Table 1, and [LW] Han, Pool, Tran, Dally, NIPS 2015.
-These are the only hand-typed numbers in the course, and they are the papers', not ours.
+Every figure the course quotes from a paper is typed here, once; everything else imports
+it. They are the papers' numbers, not ours (ours are measured and written to files by
+the project commands).
+
+- [DC] Han, Mao, Dally. *Deep Compression: Compressing Deep Neural Networks with Pruning,
+  Trained Quantization and Huffman Coding.* ICLR 2016, arXiv:1510.00149. Tables 1-3.
+- [LW] Han, Pool, Tran, Dally. *Learning both Weights and Connections for Efficient Neural
+  Networks.* NIPS 2015, arXiv:1506.02626. Table 1 (pruning alone).
 """
+
+from __future__ import annotations
+
+DISPLAY_NAMES = {"lenet300100": "LeNet-300-100", "lenet5": "LeNet-5"}
 
 # [DC] Table 1: top-1 test error (%) and parameter size (decimal KB).
 DC_TABLE1 = {
@@ -11,19 +20,9 @@ DC_TABLE1 = {
     "lenet5": {"reference_error": 0.80, "reference_kb": 1720, "compressed_error": 0.74, "compressed_kb": 44, "ratio": 39},
 }
 
-# [LW] pruning alone: error before and after, and fraction of weights kept per layer.
-LW_PRUNING = {
-    "lenet300100": {"reference_error": 1.64, "pruned_error": 1.59, "ratio": 12,
-                    "kept": {"fc1": 0.08, "fc2": 0.09, "fc3": 0.26}},
-    "lenet5": {"reference_error": 0.80, "pruned_error": 0.77, "ratio": 12,
-               "kept": {"conv1": 0.66, "conv2": 0.12, "fc1": 0.08, "fc2": 0.19}},
-}
-
-DISPLAY_NAMES = {"lenet300100": "LeNet-300-100", "lenet5": "LeNet-5"}
-
 # [DC] Tables 2 and 3, as printed (strings, so "235K" stays "235K"). Layer names are the
-# paper's (ip1 = our fc1). Source: the course's reference facts.
-# notebook 07 prints them; reproduce.py sets its per-layer results beside them.
+# paper's (ip1 = our fc1; the map is PAPER_LAYER_NAMES below).
+# Notebook 07 prints them; the reproduction sets its per-layer results beside them.
 STORAGE_COLUMNS = ["weights", "kept", "weight bits P+Q", "weight bits P+Q+H", "index bits P+Q",
                    "index bits P+Q+H", "rate P+Q", "rate P+Q+H"]
 PAPER_TABLES = {
@@ -53,3 +52,36 @@ PAPER_TABLE_NOTES = [
     "on its own stream.",
     "[DC]'s text says index gaps use 8 bits in conv layers, but Table 3 prints 5.",
 ]
+
+# Our layer names -> the paper's ([DC] and Caffe call the fully connected layers ip1, ip2, ...).
+PAPER_LAYER_NAMES = {
+    "lenet300100": {"fc1": "ip1", "fc2": "ip2", "fc3": "ip3"},
+    "lenet5": {"conv1": "conv1", "conv2": "conv2", "fc1": "ip1", "fc2": "ip2"},
+}
+
+
+def _column(name: str, column: str) -> dict[str, str]:
+    table = PAPER_TABLES[name]
+    i = table["columns"].index(column)
+    return {ours: table["rows"][theirs][i] for ours, theirs in PAPER_LAYER_NAMES[name].items()}
+
+
+# Numbers read off the tables above (not typed again):
+# weight bits per layer after pruning + quantization ([DC] Tables 2-3, "weight bits P+Q").
+DC_WEIGHT_BITS: dict[str, dict[str, int]] = {
+    name: {layer: int(v) for layer, v in _column(name, "weight bits P+Q").items()} for name in PAPER_TABLES
+}
+# fraction of weights kept per layer ([DC] Tables 2-3, "kept"; [LW] prints the same rates).
+DC_KEEP_RATES: dict[str, dict[str, float]] = {
+    name: {layer: float(v.rstrip("%")) / 100 for layer, v in _column(name, "kept").items()} for name in PAPER_TABLES
+}
+
+# [LW] Table 1, pruning alone: the error after pruning and the weight reduction. Its
+# reference errors are [DC] Table 1's (the same models), and its per-layer keep rates are
+# DC_KEEP_RATES ([LW] Tables 2-3 print the same).
+LW_PRUNING = {
+    "lenet300100": {"reference_error": DC_TABLE1["lenet300100"]["reference_error"], "pruned_error": 1.59,
+                    "ratio": 12, "kept": DC_KEEP_RATES["lenet300100"]},
+    "lenet5": {"reference_error": DC_TABLE1["lenet5"]["reference_error"], "pruned_error": 0.77,
+               "ratio": 12, "kept": DC_KEEP_RATES["lenet5"]},
+}

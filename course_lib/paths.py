@@ -5,4 +5,3 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
 ARTIFACTS_DIR = PACKAGE_DIR / "artifacts"
-BASELINES_DIR = ARTIFACTS_DIR / "baselines"

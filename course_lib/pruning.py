@@ -36,16 +36,7 @@ import torch
 from torch import nn
 
 from .models import prunable_layers
-
-# Fraction of weights kept per layer after pruning ([LW] Table 2 and 3; [DC] Tables 2 and 3).
-PAPER_KEEP_RATES: dict[str, dict[str, float]] = {
-    "lenet300100": {"fc1": 0.08, "fc2": 0.09, "fc3": 0.26},
-    "lenet5": {"conv1": 0.66, "conv2": 0.12, "fc1": 0.08, "fc2": 0.19},
-}
-# Test error (%) of the paper's reference models, which pruning must not exceed ([LW] Table 1).
-PAPER_REFERENCE_ERROR: dict[str, float] = {"lenet300100": 1.64, "lenet5": 0.80}
-# Test error (%) the paper reports after pruning ([LW] Table 1).
-PAPER_PRUNED_ERROR: dict[str, float] = {"lenet300100": 1.59, "lenet5": 0.77}
+from .train import evaluate, train
 
 Masks = dict[str, torch.Tensor]
 
@@ -318,8 +309,6 @@ def prune_and_retrain(
     Returns ``(masks, rounds)``; ``rounds[i]`` holds the kept % per layer and the test error
     after round ``i``. The model ends with its masks applied.
     """
-    from .train import evaluate, train
-
     if len(epochs) != steps:
         raise ValueError(f"recipe needs one entry of epochs per prune step, got {epochs} for {steps} steps.")
     rounds: list[dict] = []
@@ -408,8 +397,6 @@ def sensitivity_scan(
     ``data`` is what ``evaluate_fn`` takes (default :func:`course_lib.train.evaluate`: an
     ``MNISTData`` or an ``(x, y)`` pair). The most sensitive layer should be pruned least.
     """
-    from .train import evaluate
-
     evaluate_fn = evaluate_fn or evaluate
     all_layers = _require_model(model, "sensitivity_scan")
     names = list(all_layers) if layers is None else list(layers)

@@ -33,6 +33,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from .models import prunable_layers
+
 MIN_BITS = 1
 MAX_BITS = 16
 
@@ -198,8 +200,6 @@ def quantize_model_linear(model: nn.Module, bits: int | dict[str, int], per_chan
     dict ``{layer name: bits}`` (layers left out stay float). Biases stay float.
     Pruned weights stay exactly 0, because 0 is on the grid.
     """
-    from .models import prunable_layers
-
     out = copy.deepcopy(model)
     layers = prunable_layers(out)
     plan = {name: bits for name in layers} if not isinstance(bits, dict) else dict(bits)

@@ -37,6 +37,7 @@ from torch import nn
 
 from .models import prunable_layers
 from .quantization import check_bits
+from .train import train
 
 INITS = ("linear", "random", "density")
 
@@ -419,8 +420,6 @@ def finetune_centroids(
     much smaller than a weight learning rate); ``bias_lr`` to the biases (default ``lr``).
     Returns the :class:`course_lib.train.History`.
     """
-    from .train import train
-
     apply_codebooks(model, codebooks)
     optimizer = CentroidSGD(model, codebooks, lr=lr, momentum=momentum, weight_decay=weight_decay, bias_lr=bias_lr)
     return train(

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from course_lib.checkpoints import baseline_path, load_baseline, load_checkpoint, save_checkpoint
+from course_lib.checkpoints import load_checkpoint, save_checkpoint
+from course_lib.committed_models import baseline_path, load_baseline
 from course_lib.models import LeNet300100
 from course_lib.paper import DC_TABLE1
 from course_lib.train import evaluate

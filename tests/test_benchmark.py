@@ -1,4 +1,4 @@
-"""Smoke test of course_lib.benchmark: its functions run on tiny sizes (no timing assertions)."""
+"""Smoke test of course_lib.commands.benchmark: its functions run on tiny sizes (no timing assertions)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import benchmark
+from course_lib.commands import benchmark
 
 
 @pytest.mark.parametrize("name", ["lenet300100", "lenet5"])

@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from course_lib.checks import capstone as cc
-from course_lib.checks.core import CheckFailed, CheckInputError
-from course_lib.reproduce import RECIPES
+from course_lib.course.checks import capstone as cc
+from course_lib.course.checks.core import CheckFailed, CheckInputError
+from course_lib.recipes import RECIPES
 
 
 def test_score_is_full_at_the_papers_targets_and_zero_for_useless_files():
@@ -46,7 +46,7 @@ def test_invalid_settings_are_named(settings, message):
 
 
 def test_the_reference_recipe_is_within_the_budget():
-    recipe = cc.validate_recipe(dict(RECIPES["lenet300100"]))
+    recipe = cc.validate_recipe(dict(RECIPES["compressed"]["lenet300100"]))
     assert cc._training_epochs(recipe) <= cc.MAX_EPOCHS
 
 

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from course_lib.checks import CheckFailed, CheckInputError
-from course_lib.checks.core import failure_message as _fails, call, require_tensor
-from course_lib.checks.models import check_count_parameters, check_float32_bytes
-from course_lib.checks.welcome import check_fraction_zero
+from course_lib.course.checks import CheckFailed, CheckInputError
+from course_lib.course.checks.core import failure_message as _fails, call, require_tensor
+from course_lib.course.checks.models import check_count_parameters, check_float32_bytes
+from course_lib.course.checks.welcome import check_fraction_zero
 from course_lib.models import count_parameters
 
 

@@ -10,14 +10,14 @@ import pytest
 
 from course_lib import huffman as H
 from course_lib import sparse_storage as S
-from course_lib.checks.core import failure_message as fails_with, CheckFailed, CheckInputError
-from course_lib.checks.huffman import (
+from course_lib.course.checks.core import failure_message as fails_with, CheckFailed, CheckInputError
+from course_lib.course.checks.huffman import (
     check_canonical_code,
     check_huffman_code_lengths,
     check_huffman_decode,
     check_huffman_encode,
 )
-from course_lib.checks.sparse_storage import check_csr_bits, check_positions_from_relative, check_relative_indices
+from course_lib.course.checks.sparse_storage import check_csr_bits, check_positions_from_relative, check_relative_indices
 
 
 

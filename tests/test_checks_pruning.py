@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from course_lib import pruning as ref
-from course_lib.checks.core import failure_message as _fails, CheckFailed, CheckInputError
-from course_lib.checks.pruning import (
+from course_lib.course.checks.core import failure_message as _fails, CheckFailed, CheckInputError
+from course_lib.course.checks.pruning import (
     check_cubic_sparsity,
     check_iterative_prune,
     check_magnitude_prune,

@@ -7,9 +7,9 @@ import torch
 
 from course_lib import quantization as q
 from course_lib import weight_sharing as ws
-from course_lib.checks import quantization as cq
-from course_lib.checks import weight_sharing as cw
-from course_lib.checks.core import CheckFailed
+from course_lib.course.checks import quantization as cq
+from course_lib.course.checks import weight_sharing as cw
+from course_lib.course.checks.core import CheckFailed
 
 # ----------------------------------------------------------------- notebook 04
 

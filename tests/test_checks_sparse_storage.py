@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from course_lib import sparse_storage as S
-from course_lib.checks.core import failure_message as fails_with, CheckFailed
-from course_lib.checks.sparse_storage import check_cheapest_index_bits
+from course_lib.course.checks.core import failure_message as fails_with, CheckFailed
+from course_lib.course.checks.sparse_storage import check_cheapest_index_bits
 
 
 

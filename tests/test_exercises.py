@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib.exercises import (ExerciseFormatError, exercises_in, generate, learner_notebook,
+from course_lib.course.exercises import (ExerciseFormatError, exercises_in, generate, learner_notebook,
                                   stub_source)
 from course_lib.paths import REPO_ROOT
 

@@ -1,10 +1,10 @@
-"""The committed pruned + weight-shared models (``python -m course_lib.make_quantized``)."""
+"""The committed pruned + weight-shared models (``python -m course_lib.commands.make_quantized``)."""
 
 import pytest
 import torch
 
-from course_lib.make_pruned import load_pruned
-from course_lib.make_quantized import PAPER_BITS, load_quantized, quantized_codebooks, quantized_meta, quantized_path
+from course_lib.committed_models import load_pruned, load_quantized, quantized_codebooks, quantized_meta, quantized_path
+from course_lib.paper import DC_WEIGHT_BITS
 from course_lib.models import prunable_layers
 from course_lib.train import evaluate
 from course_lib.weight_sharing import distinct_nonzero_values
@@ -28,7 +28,7 @@ def test_quantized_error_matches_pruned(name, mnist):
 @pytest.mark.parametrize("name", NAMES)
 def test_paper_bits_and_distinct_values(name):
     meta = quantized_meta(name)
-    assert meta["bits"] == PAPER_BITS[name]
+    assert meta["bits"] == DC_WEIGHT_BITS[name]
     model = load_quantized(name, device="cpu")
     pruned = load_pruned(name, device="cpu")
     for layer_name, layer in prunable_layers(model).items():

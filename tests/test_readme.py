@@ -2,7 +2,7 @@
 
 import subprocess
 
-from course_lib import readme
+from course_lib.course import readme
 from course_lib.paths import REPO_ROOT
 
 TEXT = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
@@ -15,18 +15,15 @@ def test_readme_gives_the_two_commands_and_ci_uses_the_test_one():
 
 
 def test_generated_blocks_are_current():
-    assert readme.render_readme(TEXT) == TEXT, "README.md is stale: run `python -m course_lib.readme`"
+    assert readme.render_readme(TEXT) == TEXT, "README.md is stale: run `python -m course_lib.course.readme`"
 
 
 def test_results_block_matches_results_file():
-    from course_lib import reproduce
+    from course_lib.results import load_results
 
-    results = reproduce.load_results()
-    if not results.get("models"):
-        assert reproduce.readme_block(TEXT).strip() == "", "README shows results but results.json has none"
-        return
-    assert reproduce.readme_block(TEXT) == reproduce.render_results_table(results), (
-        "README.md's results block differs from results.json: run `python -m course_lib.reproduce --update-readme`"
+    results = load_results()
+    assert readme.block_body(TEXT, "results") == readme.render_results(results), (
+        "README.md's results block differs from results.json: run `python -m course_lib.commands.reproduce --update-readme`"
     )
 
 

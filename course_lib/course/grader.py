@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 
 from .exercises import learner_notebook
-from .paths import REPO_ROOT
+from ..paths import REPO_ROOT
 
 PARTIAL = re.compile(r"^PARTIAL:\s*([0-9]*\.?[0-9]+)\s*$", re.M)
 

@@ -6,7 +6,7 @@ from typing import Callable
 
 from torch import nn
 
-from ..models import LeNet300100, LeNet5, count_parameters, float32_bytes
+from ...models import LeNet300100, LeNet5, count_parameters, float32_bytes
 from .core import call, fail, passed
 
 

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import pruning as ref
-from ..models import LeNet300100, prunable_layers
+from ... import pruning as ref
+from ...models import LeNet300100, prunable_layers
 from .core import call, fail, passed, returned_tensor
 
 # --------------------------------------------------------------------------- helpers

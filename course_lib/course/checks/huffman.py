@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import huffman as ref
+from ... import huffman as ref
 from .core import CheckFailed, call, fail, passed
 
 # --------------------------------------------------------------------------- cases

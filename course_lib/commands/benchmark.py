@@ -30,9 +30,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import huffman
-from .data import iterate_batches
-from .models import build_model
+from .. import huffman
+from ..data import iterate_batches
+from ..models import build_model
 
 MNIST_TRAIN_IMAGES = 60_000
 
@@ -45,7 +45,7 @@ def _positive_int(value, what: str) -> int:
 
 def time_mnist_load(root=None) -> float:
     """Seconds for a fresh :func:`course_lib.data.load_mnist` (the per-process cache emptied first)."""
-    from . import data as data_module
+    from .. import data as data_module
 
     data_module._CACHE.clear()
     start = time.perf_counter()
@@ -162,8 +162,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--data", default=None, help="MNIST folder (default: COURSE_DATA_DIR, else data/)")
     args = parser.parse_args(argv)
 
-    from .data import load_mnist
-    from .train import default_device
+    from ..data import load_mnist
+    from ..train import default_device
 
     print(f"torch {torch.__version__}, device {default_device()}, {torch.get_num_threads()} CPU threads")
     seconds = time_mnist_load(args.data)

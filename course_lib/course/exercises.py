@@ -34,7 +34,7 @@ from pathlib import Path
 
 import nbformat
 
-from .paths import REPO_ROOT
+from ..paths import REPO_ROOT
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"

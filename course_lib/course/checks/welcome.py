@@ -6,7 +6,7 @@ from typing import Callable
 
 import torch
 
-from ..sparsity import fraction_zero
+from ...sparsity import fraction_zero
 from .core import call, fail, passed
 
 

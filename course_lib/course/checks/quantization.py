@@ -12,7 +12,7 @@ from typing import Callable
 
 import torch
 
-from .. import quantization as ref
+from ... import quantization as ref
 from .core import call, fail, passed
 
 

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import sparse_storage as ref
+from ... import sparse_storage as ref
 from .core import call, fail, passed
 
 # --------------------------------------------------------------------------- CSR size

@@ -1,15 +1,15 @@
-"""Generated parts of the README: the syllabus and the baselines table.
+"""Generated parts of the README: the syllabus, the baselines table and the results table.
 
-    python -m course_lib.readme            # rewrite the generated blocks of README.md
-    python -m course_lib.readme --check    # exit 1 if they are stale (the tests do this)
-    python -m course_lib.readme --time     # run every solved notebook with its full budget,
-                                           # record the wall time, then rewrite the blocks
+    python -m course_lib.course.readme            # rewrite the generated blocks of README.md
+    python -m course_lib.course.readme --check    # exit 1 if they are stale (the tests do this)
+    python -m course_lib.course.readme --time     # run every solved notebook with its full budget,
+                                                  # record the wall time, then rewrite the blocks
 
 No figure in the README is typed by hand. The syllabus comes from the notebooks
 themselves (title, graded exercises, points) and from the run times that ``--time``
 measured and wrote to ``course_lib/artifacts/notebook_times.json``. The baselines table
 comes from the checkpoints' own metadata, written by ``make baselines``. The results
-block belongs to ``course_lib.reproduce`` (``make reproduce`` writes it).
+block comes from ``course_lib/artifacts/compressed/results.json``, written by ``make reproduce``.
 """
 
 from __future__ import annotations
@@ -25,11 +25,14 @@ from pathlib import Path
 import nbformat
 
 from .exercises import exercises_in
-from .paths import ARTIFACTS_DIR, REPO_ROOT
+from ..committed_models import baseline_meta, baseline_path
+from ..paper import DC_TABLE1, DISPLAY_NAMES
+from ..results import load_results, render_results_table
+from ..paths import ARTIFACTS_DIR, REPO_ROOT
 
 README = REPO_ROOT / "README.md"
 TIMES_FILE = ARTIFACTS_DIR / "notebook_times.json"
-BLOCKS = ("syllabus", "baselines")
+BLOCKS = ("syllabus", "baselines", "results")
 
 
 def _markers(name: str) -> tuple[str, str]:
@@ -81,8 +84,6 @@ def render_syllabus(solutions_dir: Path = REPO_ROOT / "solutions", times: dict |
 
 def render_baselines() -> str:
     """The reference models' test errors and training times, from the checkpoints' metadata."""
-    from .checkpoints import baseline_meta, baseline_path
-    from .paper import DC_TABLE1, DISPLAY_NAMES
 
     rows = [
         "| Model | Parameters | Test error (ours) | Test error ([DC] Table 1) | Epochs | Training time |",
@@ -95,7 +96,7 @@ def render_baselines() -> str:
         meta = baseline_meta(name)
         rows.append(
             f"| {DISPLAY_NAMES[name]} | {meta['parameters']:,} | {meta['test_error']:.2f}% | "
-            f"{DC_TABLE1[name]['reference_error']:.2f}% | {meta['recipe']['epochs']} | "
+            f"{DC_TABLE1[name]['reference_error']:.2f}% | {len(meta['history']['epoch'])} | "
             f"{_minutes(meta['train_seconds'])} |"
         )
     return "\n".join(rows)
@@ -111,11 +112,36 @@ def replace_block(text: str, name: str, body: str) -> str:
     return f"{head}{begin}\n{body}\n{end}{tail}"
 
 
+def block_body(text: str, name: str) -> str | None:
+    """What lies between the markers of block ``name`` in ``text`` (None if it has none)."""
+    begin, end = _markers(name)
+    if begin not in text or end not in text:
+        return None
+    return text.split(begin, 1)[1].split(end, 1)[0].removeprefix("\n").removesuffix("\n")
+
+
+def render_results(results: dict | None = None) -> str:
+    """The results block: the headline table of ``results`` (default: the committed results.json)."""
+    return render_results_table(load_results() if results is None else results).rstrip("\n")
+
+
 def render_readme(text: str) -> str:
-    """``text`` with every generated block (syllabus, baselines) brought up to date."""
+    """``text`` with every generated block (syllabus, baselines, results) brought up to date."""
     text = replace_block(text, "syllabus", render_syllabus())
     text = replace_block(text, "baselines", render_baselines())
+    text = replace_block(text, "results", render_results())
     return text
+
+
+def update_results_block(results: dict, readme_path: Path = README) -> bool:
+    """Rewrite only the results block of README.md from ``results``; True if the file changed."""
+    path = Path(readme_path)
+    text = path.read_text(encoding="utf-8")
+    new = replace_block(text, "results", render_results(results))
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+        return True
+    return False
 
 
 def time_notebooks(solutions_dir: Path = REPO_ROOT / "solutions", names: list[str] | None = None) -> dict:
@@ -156,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     new = render_readme(text)
     if args.check:
         if new != text:
-            print("README.md's generated blocks are stale: run `python -m course_lib.readme`.", file=sys.stderr)
+            print("README.md's generated blocks are stale: run `python -m course_lib.course.readme`.", file=sys.stderr)
             return 1
         return 0
     if new != text:

@@ -1,7 +1,7 @@
 """Check of notebook 08's final challenge: your own Deep Compression recipe, scored by the grader.
 
 The learner writes ``my_recipe()``, returning settings for
-:func:`course_lib.reproduce.compress` on LeNet-300-100 (keep rates, bits, epochs,
+:func:`course_lib.pipeline.compress` on LeNet-300-100 (keep rates, bits, epochs,
 learning rates, ...). :func:`check_challenge` runs the whole pipeline with them,
 writes the ``.dcz`` file, reads it back, and scores **the file**: its size on disk
 and the test error of the model read from it, on all 10,000 test images.
@@ -18,7 +18,7 @@ Score (a fraction of the check's points, printed as ``PARTIAL: x`` for the grade
 Training budget: at most :data:`MAX_EPOCHS` epochs over the training set in total
 (prune rounds plus centroid fine-tuning), so grading a notebook takes minutes.
 Under ``COURSE_QUICK=1`` (the test suite) the budget is the reduced one of
-``python -m course_lib.reproduce --quick`` whatever the recipe says, and the score
+``make reproduce ARGS=--quick`` whatever the recipe says, and the score
 is printed but only means that the pipeline ran.
 """
 
@@ -30,12 +30,20 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+import torch
+
+from ...budget import is_quick
+from ...compressed_format import load_compressed
+from ...models import build_model
+from ...paper import DC_TABLE1
+from ...pipeline import GOAL_RATIO, compress
+from ...train import evaluate
+from ...recipes import QUICK, RECIPES, recipe_for
 from .core import CheckFailed, CheckInputError, call, fail, passed
 
 MODEL = "lenet300100"
-PAPER_ERROR = 1.58  # [DC] Table 1, LeNet-300-100 compressed
-PAPER_RATIO = 40.0
-GOAL_RATIO = 50.0
+PAPER_ERROR = DC_TABLE1[MODEL]["compressed_error"]  # [DC] Table 1, LeNet-300-100 compressed
+PAPER_RATIO = float(DC_TABLE1[MODEL]["ratio"])
 ZERO_RATIO = 10.0  # no size credit at or below this ratio
 ZERO_ERROR = 4.0  # no error credit at or above this test error (%)
 MAX_EPOCHS = 30
@@ -67,8 +75,6 @@ def _training_epochs(recipe: dict[str, Any]) -> int:
 
 def validate_recipe(settings: Any) -> dict[str, Any]:
     """The full recipe built from the learner's settings; a clear ``CheckFailed`` when they are wrong."""
-    from ..reproduce import RECIPES, recipe_for
-
     if not isinstance(settings, dict):
         fail(f"my_recipe() must return a dict of settings, e.g. {{'keep': {{'fc1': 0.05, ...}}}}; "
              f"it returned {type(settings).__name__}.")
@@ -76,7 +82,7 @@ def validate_recipe(settings: Any) -> dict[str, Any]:
         recipe = recipe_for(MODEL, **settings)
     except ValueError as exc:
         fail(f"these settings are not a recipe: {exc}")
-    layers = set(RECIPES[MODEL]["keep"])
+    layers = set(RECIPES["compressed"][MODEL]["keep"])
     for key in ("keep", "bits"):
         if not isinstance(recipe[key], dict) or set(recipe[key]) != layers:
             fail(f"'{key}' must give a value for each layer {sorted(layers)}, got {recipe[key]!r}.")
@@ -102,11 +108,6 @@ def check_challenge(my_recipe: Callable[[], dict], data, out: str | os.PathLike 
     "file_bytes", "score", ...}``. Raises :class:`CheckFailed` when the settings are
     invalid or the pipeline fails; prints ``PARTIAL: x`` when the score is below 1.
     """
-    from ..budget import is_quick
-    from ..compressed_format import load_compressed
-    from ..reproduce import QUICK, compress
-    from ..train import evaluate
-
     if not hasattr(data, "test_x") or not hasattr(data, "train_x"):
         raise CheckInputError(f"Pass the MNIST data of load_mnist() as the second argument, not {type(data).__name__}.")
     settings = call(my_recipe, exercise="capstone-challenge")
@@ -165,10 +166,6 @@ def check_challenge(my_recipe: Callable[[], dict], data, out: str | os.PathLike 
 
 def check_file_ratio(file_ratio: Callable) -> None:
     """``file_ratio(model, path)``: float32 parameter bytes of ``model`` over ``os.path.getsize(path)``."""
-    import torch
-
-    from ..models import build_model
-
     model = build_model("lenet300100")
     params = sum(p.numel() for p in model.parameters())
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,7 +15,7 @@ from typing import Callable
 
 import torch
 
-from .. import weight_sharing as ref
+from ... import weight_sharing as ref
 from .core import call, fail, passed
 
 

@@ -1,0 +1,106 @@
+"""The models the project commands wrote and the repository commits, ready to use.
+
+Each stage of the course starts from the previous stage's committed model, so a notebook
+never has to wait for a long training run:
+
+- baselines (``make baselines``): :func:`load_baseline`, :func:`baseline_meta`;
+- pruned ([LW], ``make pruned``): :func:`load_pruned`, :func:`pruned_meta`;
+- pruned + weight-shared ([DC] §3, ``make quantized``): :func:`load_quantized`,
+  :func:`quantized_meta`, :func:`quantized_codebooks`;
+- Deep Compression files ([DC], ``make reproduce``): :func:`compressed_path` (read them
+  with :func:`course_lib.compressed_format.load_compressed`); their measured figures are in
+  ``results.json`` (:func:`course_lib.results.load_results`).
+
+A ``*_meta`` function returns what the command recorded beside the weights: the recipe,
+the test errors it measured, the time it took.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .checkpoints import load_checkpoint
+from .paths import ARTIFACTS_DIR
+from .recipes import MODEL_NAMES
+from .weight_sharing import codebooks_from_model
+
+BASELINES_DIR = ARTIFACTS_DIR / "baselines"
+PRUNED_DIR = ARTIFACTS_DIR / "pruned"
+QUANTIZED_DIR = ARTIFACTS_DIR / "quantized"
+COMPRESSED_DIR = ARTIFACTS_DIR / "compressed"
+
+Device = torch.device | str | None
+
+
+def _checked(name: str) -> str:
+    if name not in MODEL_NAMES:
+        raise ValueError(f"name must be one of {list(MODEL_NAMES)}, got {name!r}.")
+    return name
+
+
+def baseline_path(name: str) -> Path:
+    """Where the committed baseline of ``name`` lives."""
+    return BASELINES_DIR / f"{_checked(name)}.pt"
+
+
+def load_baseline(name: str, device: Device = None) -> nn.Module:
+    """The committed, trained reference model ``"lenet300100"`` or ``"lenet5"``, in eval mode."""
+    return load_checkpoint(baseline_path(name), device=device)[0]
+
+
+def baseline_meta(name: str) -> dict:
+    """What ``make baselines`` recorded: recipe, test error, parameters, time, history."""
+    return load_checkpoint(baseline_path(name), device="cpu")[1]
+
+
+def pruned_path(name: str) -> Path:
+    """Where the committed pruned checkpoint of ``name`` lives."""
+    return PRUNED_DIR / f"{_checked(name)}.pt"
+
+
+def load_pruned(name: str, device: Device = None) -> nn.Module:
+    """The committed pruned model ``"lenet300100"`` or ``"lenet5"``, in eval mode.
+
+    Pruned weights are exact zeros, so :func:`course_lib.pruning.masks_from_model`
+    recovers the masks.
+    """
+    return load_checkpoint(pruned_path(name), device=device)[0]
+
+
+def pruned_meta(name: str) -> dict:
+    """What ``make pruned`` recorded: keep rates, test error, recipe, time."""
+    return load_checkpoint(pruned_path(name), device="cpu")[1]
+
+
+def quantized_path(name: str) -> Path:
+    """Where the committed pruned-and-quantized checkpoint of ``name`` lives."""
+    return QUANTIZED_DIR / f"{_checked(name)}.pt"
+
+
+def load_quantized(name: str, device: Device = None) -> nn.Module:
+    """The committed pruned + weight-shared model ``"lenet300100"`` or ``"lenet5"``, in eval mode."""
+    return load_checkpoint(quantized_path(name), device=device)[0]
+
+
+def quantized_meta(name: str) -> dict:
+    """What ``make quantized`` recorded: bits, test errors, distinct values per layer, recipe, time."""
+    return load_checkpoint(quantized_path(name), device="cpu")[1]
+
+
+def quantized_codebooks(name: str, model: nn.Module | None = None):
+    """``{layer: Codebook}`` of the committed quantized model (centroids ascending, index, mask).
+
+    ``codebook.index[codebook.mask]`` is the layer's stream of weight indices (row-major),
+    each in ``[0, 2**bits)``; ``codebook.centroids`` is the codebook of ``2**bits`` floats.
+    The weights are stored as their shared float values, so this recovers them exactly.
+    """
+    model = load_quantized(name, device="cpu") if model is None else model
+    return codebooks_from_model(model, quantized_meta(name)["bits"])
+
+
+def compressed_path(name: str) -> Path:
+    """Where the committed Deep Compression file (``.dcz``) of ``name`` lives."""
+    return COMPRESSED_DIR / f"{_checked(name)}.dcz"

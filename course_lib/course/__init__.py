@@ -1,0 +1,7 @@
+"""Course machinery: what turns the library into a course with graded exercises.
+
+- :mod:`~course_lib.course.exercises`  generates the learner notebooks from ``solutions/``
+- :mod:`~course_lib.course.checks`     one check per exercise, naming the typical mistakes
+- :mod:`~course_lib.course.grader`     runs and scores a learner's notebook
+- :mod:`~course_lib.course.readme`     the generated blocks of README.md
+"""

@@ -1,0 +1,134 @@
+"""The measured results of the reproduction and the tables made from them ([DC] Tables 1-3).
+
+``make reproduce`` writes ``results.json`` (one entry per model, see
+:func:`course_lib.pipeline.compress`) and ``paper_comparison.md``; notebook 08 and the
+README show the tables rendered here. Every figure in them is read from ``results.json``;
+the paper's come from :mod:`course_lib.paper`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .committed_models import COMPRESSED_DIR
+from .paper import DISPLAY_NAMES, PAPER_TABLE_NOTES, PAPER_TABLES, STORAGE_COLUMNS
+from .recipes import MODEL_NAMES
+
+RESULTS_FILE = "results.json"
+COMPARISON_FILE = "paper_comparison.md"
+
+
+def load_results(out_dir: str | os.PathLike = COMPRESSED_DIR) -> dict[str, Any]:
+    """``results.json`` of ``out_dir`` (an empty skeleton if there is none yet)."""
+    path = Path(out_dir) / RESULTS_FILE
+    if not path.is_file():
+        return {"models": {}}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); re-create it with `make reproduce`.") from exc
+
+
+def write_outputs(results: dict[str, Any], out_dir: str | os.PathLike) -> None:
+    """Write ``results.json`` and ``paper_comparison.md`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / RESULTS_FILE).write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    (out_dir / COMPARISON_FILE).write_text(render_paper_comparison(results), encoding="utf-8")
+
+
+def _fmt_kb(n: float) -> str:
+    return f"{n / 1000:.1f} KB"
+
+
+def render_results_table(results: dict[str, Any]) -> str:
+    """The headline table (markdown): our errors, file sizes and ratios next to [DC] Table 1's."""
+    lines = [
+        "| model | baseline error | compressed error | [DC] error | file size | float32 size | ratio | [DC] ratio | time |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in MODEL_NAMES:
+        r = results.get("models", {}).get(name)
+        if r is None:
+            continue
+        lines.append(
+            f"| {DISPLAY_NAMES[name]} | {r['errors']['baseline']:.2f}% | {r['test_error']:.2f}% | "
+            f"{r['paper']['error']:.2f}% | {r['file_bytes']:,} B | {_fmt_kb(r['float32_bytes'])} | "
+            f"**{r['ratio']:.1f}x** | {r['paper']['ratio']}x | {r['seconds']:.0f} s |"
+        )
+    total = results.get("total_seconds")
+    if total is not None:
+        lines.append("")
+        lines.append(f"Both models from the committed baselines in {total:.0f} s "
+                     f"(`make reproduce`); ratio = float32 parameter bytes / `.dcz` file bytes on disk.")
+    return "\n".join(lines) + "\n"
+
+
+def _pct(x: float, digits: int = 1) -> str:
+    return f"{100 * x:.{digits}f}%"
+
+
+def storage_cells(row: dict[str, Any]) -> dict[str, str]:
+    """One row of [DC] Tables 2-3 for our file, ``{column of STORAGE_COLUMNS: text}``.
+
+    ``row`` is a layer of ``results.json`` or its ``totals`` (``weight_bits``: cluster-index
+    width; ``index_bits``: sparse-gap width; ``*_huffman``: their Huffman-coded averages).
+    """
+    cells = {
+        "weights": f"{row['weights'] / 1000:.1f}K",
+        "kept": _pct(row["kept_fraction"]),
+        "weight bits P+Q": f"{row['weight_bits']:.1f}",
+        "weight bits P+Q+H": f"{row['weight_bits_huffman']:.1f}",
+        "index bits P+Q": f"{row['index_bits']:.1f}",
+        "index bits P+Q+H": f"{row['index_bits_huffman']:.1f}",
+        "rate P+Q": _pct(row["rate_pq"], 2),
+        "rate P+Q+H": _pct(row["rate_pqh"], 2),
+    }
+    assert list(cells) == STORAGE_COLUMNS
+    return cells
+
+
+def _side_by_side(label: str, ours: dict[str, str], theirs: list[str]) -> str:
+    return f"| {label} | " + " | ".join(f"{ours[c]} / {t}" for c, t in zip(STORAGE_COLUMNS, theirs)) + " |"
+
+
+def render_paper_comparison(results: dict[str, Any]) -> str:
+    """Our per-layer statistics next to [DC] Tables 2 and 3 (markdown), cells as ``ours / paper``."""
+    out = ["# Deep Compression on MNIST: this reproduction next to the paper", "",
+           "Written by `make reproduce` (`python -m course_lib.commands.reproduce`) from `results.json`. Each cell is **ours / [DC]**; "
+           "the paper's values are as printed in Han, Mao, Dally (ICLR 2016), Tables 1-3.", "",
+           "- weight bits: bits per stored weight index (P+Q: the codebook's bit-width; P+Q+H: Huffman-coded "
+           "average per stored entry, fillers included).",
+           "- index bits: bits per stored sparse gap (P+Q: fixed width `b_i`; P+Q+H: Huffman-coded average).",
+           "- rate: a layer's stored weights over its float32 weights, biases excluded. P+Q is computed "
+           "(fixed-width fields + float32 codebook); P+Q+H is measured in the file (codebook, code tables, "
+           "both streams). The total P+Q+H rate is the whole file (header, biases, checksum included) over "
+           "float32 parameter bytes, i.e. 1/ratio.", ""]
+    for name in MODEL_NAMES:
+        r = results.get("models", {}).get(name)
+        if r is None:
+            continue
+        paper = PAPER_TABLES[name]
+        table = "Table 2" if name == "lenet300100" else "Table 3"
+        out += [f"## {DISPLAY_NAMES[name]} ([DC] {table})", "",
+                f"Test error: baseline {r['errors']['baseline']:.2f}%, compressed {r['test_error']:.2f}% "
+                f"([DC]: {r['paper']['error']:.2f}%). File: {r['file_bytes']:,} bytes, "
+                f"ratio **{r['ratio']:.1f}x** ([DC]: {r['paper']['ratio']}x).", ""]
+        out.append("| layer | " + " | ".join(paper["columns"]) + " |")
+        out.append("|---" * (len(paper["columns"]) + 1) + "|")
+        for layer in r["layers"]:
+            theirs = paper["rows"].get(layer["paper_name"], ["-"] * len(STORAGE_COLUMNS))
+            out.append(_side_by_side(f"{layer['name']} ({layer['paper_name']})", storage_cells(layer), theirs))
+        totals = dict(r["totals"])
+        totals["rate_pqh"] = totals["rate_file"]
+        ours = storage_cells(totals)
+        ours["kept"] += f" ({1 / totals['kept_fraction']:.0f}x)"
+        ours["rate P+Q"] += f" ({1 / totals['rate_pq']:.0f}x)"
+        ours["rate P+Q+H"] += f" ({r['ratio']:.0f}x)"
+        out.append(_side_by_side("total", ours, paper["rows"]["total"]))
+        out.append("")
+    out += ["## Oddities in the paper's tables", ""] + [f"- {n}" for n in PAPER_TABLE_NOTES] + [""]
+    return "\n".join(out)
