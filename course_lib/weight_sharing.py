@@ -23,7 +23,7 @@ The API, in the order a pipeline calls it:
   most ``k`` distinct non-zero values.
 - :func:`sharing_compression_rate` is [DC] Eq. 1, ``r = n*b / (n*log2(k) + k*b)``.
 - :func:`codebooks_from_model` recovers the codebooks from a weight-shared model
-  (for example a checkpoint written by ``python -m course_lib.make_quantized``).
+  (for example a checkpoint written by ``python -m course_lib.commands.make_quantized``).
 """
 
 from __future__ import annotations

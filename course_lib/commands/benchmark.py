@@ -1,4 +1,4 @@
-"""Speed figures of the course on this machine: ``make bench`` (``python -m course_lib.benchmark``).
+"""Speed figures of the course on this machine: ``make bench`` (``python -m course_lib.commands.benchmark``).
 
 Prints, never asserts. The figures answer the questions a learner (or a CI log)
 asks before starting: how long does MNIST take to load, how long is one epoch of
@@ -154,7 +154,7 @@ def time_huffman(symbols: np.ndarray, repeat: int = 3) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m course_lib.benchmark", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m course_lib.commands.benchmark", description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=50, help="timed SGD steps per model (default 50), extrapolated to an epoch")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--symbols", type=int, default=100_000, help="length of the Huffman test stream (default 100k)")

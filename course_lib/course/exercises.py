@@ -10,7 +10,7 @@ three conventions, the first one nbgrader's:
    implementation (``from course_lib.pruning import magnitude_prune``), so an
    unsolved exercise breaks nothing downstream.
 
-``python -m course_lib.exercises`` writes ``notebooks/`` from ``solutions/``:
+``python -m course_lib.course.exercises`` writes ``notebooks/`` from ``solutions/``:
 
 - each solution block becomes ``raise NotImplementedError("Exercise <id> ...")``;
 - outputs and execution counts are cleared;
@@ -18,7 +18,7 @@ three conventions, the first one nbgrader's:
   instructor can hand the notebooks to nbgrader as they are; both get the nbval
   tag ``raises-exception``, as they are the only cells allowed to fail.
 
-``python -m course_lib.exercises --check`` writes nothing and exits 1 when
+``python -m course_lib.course.exercises --check`` writes nothing and exits 1 when
 ``notebooks/`` differs from what would be generated (the test suite runs it).
 """
 
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     for p in problems:
         print(p, file=sys.stderr)
     if problems and args.check:
-        print("Run `make notebooks` (python -m course_lib.exercises) to regenerate them.", file=sys.stderr)
+        print("Run `make notebooks` (python -m course_lib.course.exercises) to regenerate them.", file=sys.stderr)
         return 1
     if not args.check:
         print(f"notebooks/ written from {args.solutions}")

@@ -1,6 +1,6 @@
 """Grade a learner's notebook: run it in a fresh kernel and score its checks.
 
-    python -m course_lib.grader notebooks/02_magnitude_pruning.ipynb --json grades.json
+    python -m course_lib.course.grader notebooks/02_magnitude_pruning.ipynb --json grades.json
 
 - The notebook runs top to bottom in a new kernel (``nbclient``) with a per-cell
   timeout; a failing cell does not stop the run.

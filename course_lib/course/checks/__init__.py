@@ -5,7 +5,17 @@ ones, compares it with the reference in ``course_lib``, and on failure raises
 :class:`CheckFailed` with a message that names the likely mistake. On success it
 prints a line that starts with ``PASS``.
 
-    from course_lib.checks.models import check_count_parameters
+    from course_lib.course.checks.models import check_count_parameters
+
+- :mod:`~course_lib.course.checks.core`            call, fail, passed: what every check shares
+- :mod:`~course_lib.course.checks.welcome`         00: fraction of zeros
+- :mod:`~course_lib.course.checks.models`          01: parameter count, float32 bytes
+- :mod:`~course_lib.course.checks.pruning`         02, 03: magnitude pruning, masked step, schedules
+- :mod:`~course_lib.course.checks.quantization`    04: linear quantization
+- :mod:`~course_lib.course.checks.weight_sharing`  05: k-means weight sharing, trained centroids
+- :mod:`~course_lib.course.checks.huffman`         06: Huffman and canonical codes
+- :mod:`~course_lib.course.checks.sparse_storage`  07: CSR and relative indices
+- :mod:`~course_lib.course.checks.capstone`        08: file ratio, the challenge
 """
 
 from .core import CheckFailed, CheckInputError

@@ -179,21 +179,21 @@ def _scaled_lenet(seed: int = 0) -> nn.Module:
     return model
 
 
-def check_prune_layers(fn: Callable[[nn.Module, dict], dict]) -> None:
+def check_prune_model(fn: Callable[[nn.Module, dict], dict]) -> None:
     """``fn(model, sparsities)``: per-layer masks ``{name: mask}``; zeros the pruned weights in place."""
     sparsities = {"fc1": 0.92, "fc2": 0.91, "fc3": 0.74}
     model = _scaled_lenet()
     original = copy.deepcopy(model)
-    masks = call(fn, model, dict(sparsities), exercise="prune_layers")
+    masks = call(fn, model, dict(sparsities), exercise="prune_model")
     if not isinstance(masks, dict):
-        fail(f"prune_layers returned {type(masks).__name__}; return a dict {{layer_name: keep-mask}}, e.g. {{'fc1': mask, ...}}.")
+        fail(f"prune_model returned {type(masks).__name__}; return a dict {{layer_name: keep-mask}}, e.g. {{'fc1': mask, ...}}.")
     if any(k.endswith("bias") for k in masks):
-        fail("prune_layers returned masks for biases; prune only the weights (`layer.weight`), the biases stay.")
+        fail("prune_model returned masks for biases; prune only the weights (`layer.weight`), the biases stay.")
     if set(masks) != set(sparsities):
-        fail(f"prune_layers returned masks for {sorted(masks)}; expected one per layer asked for: {sorted(sparsities)}.")
+        fail(f"prune_model returned masks for {sorted(masks)}; expected one per layer asked for: {sorted(sparsities)}.")
     layers = prunable_layers(original)
     want = {n: ref.magnitude_prune(layers[n].weight, s) for n, s in sparsities.items()}
-    got = {n: _bool_mask(masks[n], f"prune_layers(...)[{n!r}]", layers[n].weight) for n in sparsities}
+    got = {n: _bool_mask(masks[n], f"prune_model(...)[{n!r}]", layers[n].weight) for n in sparsities}
     for name in sparsities:
         if torch.equal(got[name], want[name]):
             continue
@@ -215,7 +215,7 @@ def check_prune_layers(fn: Callable[[nn.Module, dict], dict]) -> None:
             fail(f"the kept weights of {name} changed; only the pruned ones may become zero.")
         if not torch.equal(pruned_layers[name].bias, layers[name].bias):
             fail(f"the bias of {name} changed; biases are not pruned.")
-    passed("prune_layers gives each layer its own threshold, zeros exactly the pruned weights and leaves the biases.")
+    passed("prune_model gives each layer its own threshold, zeros exactly the pruned weights and leaves the biases.")
 
 
 def _global_threshold(model: nn.Module, masks: dict) -> torch.Tensor | None:
