@@ -1,8 +1,12 @@
 """The ``.dcz`` file ([DC] §2-§4): exact round trips, and bad files always raise clearly."""
 
+import ast
+import hashlib
 import os
+import pkgutil
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +25,7 @@ from course_lib.compressed_format import (
     save_compressed,
 )
 from course_lib.models import build_model, count_parameters, prunable_layers
+from course_lib.paths import ARTIFACTS_DIR
 from course_lib.train import evaluate
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -128,7 +133,7 @@ def _model_of(decoded):
 
 
 def test_error_after_round_trip_equals_error_before(tmp_path, mnist):
-    from course_lib.checkpoints import load_baseline
+    from course_lib.committed_models import load_baseline
     from course_lib.weight_sharing import quantize_model
 
     model = load_baseline("lenet300100", device=mnist.test_x.device)
@@ -314,3 +319,94 @@ def test_tampered_codebook_is_caught(good_blob):
     bad[body_start : body_start + 2 * size] = b + a
     with pytest.raises(CompressedFileError, match="codebook"):
         decode_compressed(_with_crc(bytes(bad)))
+
+
+# --------------------------------------------------------------------------- the bytes do not move
+
+
+def _kmeans_model():
+    """LeNet-300-100, seeded, 5% of each layer kept by magnitude, then 4-bit k-means ([DC] §2-§3)."""
+    from course_lib.weight_sharing import quantize_model
+
+    torch.manual_seed(0)
+    model = build_model("lenet300100")
+    with torch.no_grad():
+        for layer in prunable_layers(model).values():
+            w = layer.weight
+            w.mul_(w.abs() > w.abs().flatten().kthvalue(int(0.95 * w.numel())).values)
+    return model, quantize_model(model, 4)
+
+
+# SHA-256 of files written by the format as first released; a change means the writer changed.
+FIXED_FILES = {
+    "kmeans": (13350, "7204d1707425c8fc7de8f9a5050ac120219deefe17bd9969d4ce9272a0937067"),
+    "grid": (28185, "e8c3986d505b5621570bdfbc2bc37da20a60b5f37ffc21cb96f21d646392d30d"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FIXED_FILES))
+def test_written_bytes_are_the_recorded_ones(tmp_path, kind):
+    """``kmeans`` also depends on weight_sharing.quantize_model; ``grid`` only on the writer."""
+    if kind == "kmeans":
+        model, codebooks = _kmeans_model()
+    else:
+        model, codebooks = shared_model("lenet5", keep=0.05, k=16, seed=7, conv_keep=0.5), None
+    save_compressed(model, tmp_path / "m.dcz", codebooks=codebooks)
+    data = (tmp_path / "m.dcz").read_bytes()
+    assert (len(data), hashlib.sha256(data).hexdigest()) == FIXED_FILES[kind]
+
+
+@pytest.mark.parametrize("name", ["lenet300100", "lenet5"])
+def test_committed_file_is_rewritten_byte_for_byte(tmp_path, name):
+    """Read a committed file, save its model again as the reproduce pipeline does: same bytes."""
+    from course_lib.weight_sharing import codebooks_from_model
+
+    committed = ARTIFACTS_DIR / "compressed" / f"{name}.dcz"
+    report = read_compressed(committed).report
+    model = load_compressed(committed, device="cpu")
+    codebooks = codebooks_from_model(model, {l.name: l.weight_bits for l in report.layers})
+    again = save_compressed(model, tmp_path / f"{name}.dcz", codebooks=codebooks, index_bits=None)
+    assert (tmp_path / f"{name}.dcz").read_bytes() == committed.read_bytes()
+    assert again.as_dict() == report.as_dict()
+    assert describe(again) == describe(report)
+
+
+# --------------------------------------------------------------------------- the code stays readable
+
+
+def _package_sources():
+    """``{module: source}`` for every module of the package, ``__init__`` included."""
+    names = ["__init__"] + sorted(m.name for m in pkgutil.iter_modules(cf.__path__))
+    assert {"layout", "reader", "writer", "report"} <= set(names)
+    package_dir = Path(cf.__file__).parent
+    return {name: (package_dir / f"{name}.py").read_text() for name in names}
+
+
+def test_no_function_takes_more_than_six_parameters():
+    """Pass a small record (dataclass) instead of a long argument list; ``self``/``cls`` not counted."""
+    too_many = []
+    for module, source in _package_sources().items():
+        for node in ast.walk(ast.parse(source)):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            a = node.args
+            params = [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if p is not None]
+            params = [p for p in params if p not in ("self", "cls")]
+            if len(params) > 6:
+                too_many.append(f"{module}.py:{node.lineno} {getattr(node, 'name', 'lambda')}({', '.join(params)})")
+    assert not too_many, "functions with more than 6 parameters: " + "; ".join(too_many)
+
+
+def test_modules_stay_short():
+    long = {m: n for m, s in _package_sources().items() if (n := len(s.splitlines())) > 300}
+    assert not long, f"modules above 300 lines: {long}"
+
+
+def test_public_api_is_importable_from_the_package():
+    for name in cf.__all__:
+        assert getattr(cf, name) is not None, name
+    assert cf.__all__ and set(cf.__all__) >= {
+        "CompressedFileError", "CompressedModel", "CompressedReport", "LayerReport", "LayerRecord", "decode_compressed",
+        "describe", "encode_layer", "encode_model", "load_compressed", "read_compressed", "save_compressed", "main",
+        "MAGIC", "VERSION", "PREAMBLE", "CHECKSUM", "LAYER_FIXED", "pack_uints", "unpack_uints", "FIX_HINT",
+    }
