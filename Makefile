@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # Jupyter refuses to run as root unless told; containers often run as root.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test test-lib test-notebooks notebooks check-notebooks grade baselines pruned quantized reproduce bench clean-venv
+.PHONY: setup lab test test-lib test-notebooks notebooks check-notebooks grade nbgrader-source baselines pruned quantized reproduce bench clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ check-notebooks: setup          ## fail if notebooks/ is stale
 
 grade: setup                    ## grade a learner notebook: make grade NB=notebooks/01_mnist_and_lenets.ipynb
 	$(BIN)/python -m course_lib.course.grader $(NB) --json $(basename $(NB)).grade.json
+
+nbgrader-source: setup          ## an nbgrader course folder (source/, nbgrader_config.py): make nbgrader-source OUT=../course NOTEBOOKS="00 06"
+	$(if $(OUT),,$(error give the course folder: make nbgrader-source OUT=DIR [NOTEBOOKS="00 06"]))
+	$(BIN)/python -m course_lib.course.nbgrader_export --out $(OUT) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS),)
 
 baselines: setup                ## retrain the two reference models (writes course_lib/artifacts/baselines/)
 	$(BIN)/python -m course_lib.commands.baselines

@@ -39,7 +39,7 @@ from ...paper import DC_TABLE1
 from ...pipeline import GOAL_RATIO, compress
 from ...train import evaluate
 from ...recipes import QUICK, RECIPES, recipe_for
-from .core import CheckFailed, CheckInputError, call, fail, passed
+from .core import CheckFailed, CheckInputError, call, fail, partial, passed
 
 MODEL = "lenet300100"
 PAPER_ERROR = DC_TABLE1[MODEL]["compressed_error"]  # [DC] Table 1, LeNet-300-100 compressed
@@ -154,8 +154,7 @@ def check_challenge(my_recipe: Callable[[], dict], data, out: str | os.PathLike 
         hints.append("the file is too large: keep fewer weights in fc1 (the biggest layer) or use fewer bits")
     if error_part(error) < 1:
         hints.append("the error is too high: retrain longer after pruning, prune in more rounds, or keep more weights")
-    print(f"PARTIAL CREDIT {score:.2f}: " + "; ".join(hints) + ".")
-    print(f"PARTIAL: {score:.2f}")
+    partial(score, "; ".join(hints) + ".")
     return outcome
 
 

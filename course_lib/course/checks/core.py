@@ -31,8 +31,36 @@ class CheckInputError(TypeError):
     """A check was handed something it cannot check (wrong type or shape)."""
 
 
+# What the checks of the running cell reported, for the grader (:func:`verdict`). The grader
+# resets it before a check cell and reads it after, in cells of its own; a learner's code
+# never sees those cells' sources, so it cannot forge their output.
+_STATE = {"passes": 0, "fraction": None}
+
+
+def begin_check() -> None:
+    """Forget what earlier checks reported (the grader runs this before each check cell)."""
+    _STATE.update(passes=0, fraction=None)
+
+
+def verdict() -> str:
+    """``"<passes> <fraction>"`` since :func:`begin_check`: how many checks passed, and the partial credit."""
+    fraction = _STATE["fraction"]
+    return f"{_STATE['passes']} {'none' if fraction is None else repr(float(fraction))}"
+
+
 def passed(message: str) -> None:
+    _STATE["passes"] += 1
     print(f"{PASS_MARK}: {message}")
+
+
+def partial(fraction: float, message: str = "") -> None:
+    """Award ``fraction`` (0..1) of the check's points: prints ``PARTIAL: x`` and tells the grader."""
+    fraction = min(1.0, max(0.0, float(fraction)))
+    _STATE["fraction"] = fraction
+    _STATE["passes"] += 1
+    if message:
+        print(f"PARTIAL CREDIT {fraction:.2f}: {message}")
+    print(f"PARTIAL: {fraction:.2f}")
 
 
 def fail(message: str) -> None:
