@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # Jupyter refuses to run as root unless told; containers often run as root.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test test-lib test-notebooks notebooks check-notebooks grade nbgrader-source baselines pruned quantized reproduce bench clean-venv
+.PHONY: setup lab test test-lib test-notebooks notebooks check-notebooks grade nbgrader-source baselines pruned quantized reproduce bench bench-grading clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,9 @@ reproduce: setup                ## the full Deep Compression pipeline for both L
 
 bench: setup                    ## print speed figures (data loading, epochs, Huffman decoding)
 	$(BIN)/python -m course_lib.commands.benchmark
+
+bench-grading: setup            ## print how long grading 30 submissions of notebook 06 takes (-j 2, one hangs, one dies)
+	$(BIN)/python -m course_lib.commands.grading_benchmark
 
 clean-venv:
 	rm -rf $(VENV)

@@ -362,3 +362,29 @@ def test_find_submissions_layouts_and_errors(tmp_path):
     assert find_submissions(tmp_path / "flat")[0].student == "06_huffman_coding_jdoe"
     with pytest.raises(FileNotFoundError):
         find_submissions(tmp_path / "nope")
+
+
+def test_without_bubblewrap_the_kernel_still_leaves_nothing_running(tmp_path, course, solved):
+    attack = ("import subprocess\nsubprocess.Popen(['sleep', '4243'], start_new_session=True)\n\n"
+              "def fraction_zero(t):\n    return (t == 0).sum().item() / t.numel()\n")
+    report = grade(tmp_path, course, learner(solved, {"fraction-zero": attack}), run_flagged=True, use_bwrap=False)
+    assert report["sandbox"].startswith("plain process")
+    assert points(report) == {**FULL, "fraction-zero": 0}  # flagged: it ran, but scores 0 until reviewed
+    import psutil
+
+    assert not [p for p in psutil.process_iter(["cmdline"]) if (p.info["cmdline"] or [])[-1:] == ["4243"]]
+
+
+def test_the_command_line_keeps_every_report_when_one_notebook_is_bad(tmp_path, capsys):
+    from course_lib.course.grader.cli import main
+
+    good = tmp_path / "00_welcome.ipynb"
+    nbformat.write(nbformat.read(REPO_ROOT / "notebooks" / "00_welcome.ipynb", as_version=4), good)
+    bad = tmp_path / "00_welcome_broken.ipynb"
+    bad.write_text("not a notebook")
+    out = tmp_path / "grades.json"
+    assert main([str(bad), str(good), "--json", str(out)]) == 2
+    payload = json.loads(out.read_text())["notebooks"]
+    assert [Path(r["notebook"]).name for r in payload] == [bad.name, good.name]
+    assert "not a readable" in payload[0]["error"] and payload[1]["max_points"] == 1
+    assert "not a readable" in capsys.readouterr().err

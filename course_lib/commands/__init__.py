@@ -8,4 +8,5 @@ Run them through ``make`` (``make baselines``, ``make pruned``, ...) or as
 - :mod:`~course_lib.commands.make_quantized`  k-means weight sharing, trained centroids (``make quantized``)
 - :mod:`~course_lib.commands.reproduce`       the whole Deep Compression pipeline (``make reproduce``)
 - :mod:`~course_lib.commands.benchmark`       speed figures, printed only (``make bench``)
+- :mod:`~course_lib.commands.grading_benchmark`  how long grading a class takes, printed only (``make bench-grading``)
 """

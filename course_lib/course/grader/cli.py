@@ -34,19 +34,27 @@ def main(argv: list[str] | None = None) -> int:
             print(format_summary(class_summary(reports), reports))
             print(f"wrote {out / 'gradebook.csv'} and {out / 'grades.json'}")
             return 0
-        reports = []
-        for path in args.paths:
-            report = grade_notebook(path, timeout=args.timeout, run_flagged=args.run_flagged)
-            print(format_report(report))
-            reports.append(report)
     except (SubmissionError, FileNotFoundError, CourseTampered) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    reports, status = [], 0
+    for path in args.paths:  # one bad notebook costs only its own report
+        try:
+            report = grade_notebook(path, timeout=args.timeout, run_flagged=args.run_flagged)
+            print(format_report(report))
+        except (SubmissionError, FileNotFoundError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            report, status = {"notebook": str(path), "points": 0.0, "max_points": 0.0, "checks": [],
+                              "error": str(exc)}, 2
+        except CourseTampered as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        reports.append(report)
     if args.json:
         payload = reports[0] if len(reports) == 1 else {"notebooks": reports}
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
         print(f"wrote {args.json}")
-    return 0
+    return status
 
 
 __all__ = ["main", "find_submissions"]
