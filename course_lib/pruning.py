@@ -18,8 +18,9 @@ What is here, one idea per function:
 - :func:`layer_masks`, :func:`global_masks`, :func:`apply_masks`, :func:`prune_model`,
   :func:`masks_from_model`: the same for every Linear/Conv2d weight of a model
   (biases are never pruned).
-- :class:`MaskKeeper`: an ``after_step`` hook for :func:`course_lib.train.train` that
-  keeps pruned weights at exactly zero while the survivors retrain.
+- :func:`masked_step`: one SGD step after which the pruned weights are exactly zero again;
+  :class:`MaskKeeper` does the same as an ``after_step`` hook for :func:`course_lib.train.train`,
+  keeping pruned weights at exactly zero while the survivors retrain.
 - :func:`sensitivity_scan`: prune one layer at a time, see how the error grows ([LW] Fig. 6).
 - :func:`iterative_prune`: prune -> retrain, k times, up to per-layer targets ([LW] §3.3).
 - :func:`cubic_sparsity`, :class:`GradualPruner`: the gradual schedule of Zhu & Gupta [ZG].
@@ -33,6 +34,7 @@ import numbers
 from typing import Callable, Mapping
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .models import prunable_layers
@@ -240,6 +242,27 @@ def keep_masks(masks: Mapping[str, torch.Tensor]) -> MaskKeeper:
     return MaskKeeper(masks)
 
 
+def masked_step(model: nn.Module, masks: Mapping[str, torch.Tensor], optimizer: torch.optim.Optimizer,
+                x: torch.Tensor, y: torch.Tensor) -> float:
+    """One training step on the batch ``(x, y)`` after which the pruned weights are exactly 0 ([LW] §3.2).
+
+    ``optimizer.zero_grad()``, the cross-entropy loss of ``model(x)`` against ``y``,
+    ``loss.backward()``, ``optimizer.step()``, then the masks again (:func:`apply_masks`).
+    The masks come *after* the step: the momentum buffer and weight decay move pruned
+    weights even when their gradient is 0. :class:`MaskKeeper` is the same re-zeroing as an
+    ``after_step`` hook for :func:`course_lib.train.train`. Returns the loss of the batch
+    (before the step) as a float.
+    """
+    layers = _require_model(model, "masked_step")
+    _check_masks(layers, masks, "masked_step")
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    optimizer.step()
+    apply_masks(model, masks)
+    return loss.item()
+
+
 RetrainFn = Callable[[nn.Module, Masks], object]
 
 
@@ -266,12 +289,12 @@ def iterative_targets(
 
 def iterative_prune(
     model: nn.Module,
-    targets: Mapping[str, float],
+    final_sparsities: Mapping[str, float],
     steps: int,
     retrain: RetrainFn,
     schedule: str = "linear",
 ) -> Masks:
-    """Prune -> retrain, ``steps`` times, up to per-layer ``targets`` sparsities ([LW] §3.3, Fig. 5).
+    """Prune -> retrain, ``steps`` times, up to per-layer ``final_sparsities`` ([LW] §3.3, Fig. 5).
 
     Each round prunes every layer to its next sparsity (:func:`iterative_targets`) by magnitude
     of the *current* weights (already-pruned zeros are the smallest, so masks only shrink),
@@ -283,7 +306,7 @@ def iterative_prune(
     if not callable(retrain):
         raise TypeError("iterative_prune: retrain must be a function retrain(model, masks).")
     masks: Masks = {}
-    for round_sparsities in iterative_targets(targets, steps, schedule):
+    for round_sparsities in iterative_targets(final_sparsities, steps, schedule):
         masks = prune_model(model, round_sparsities)
         retrain(model, masks)
         apply_masks(model, masks)  # whatever retrain did, pruned stays pruned

@@ -4,6 +4,8 @@
 indices, sparse gaps, biases, header): dense float32, pruned (P), quantized (P+Q), and the
 ``.dcz`` file as written (P+Q+H). The first three are computed from the file's report;
 the last is measured. :func:`totals_row` is the "total" row of [DC] Tables 2-3 for a file.
+:func:`file_ratio` is the compression ratio measured on disk ([DC] Table 1): the float32 bytes
+of every parameter over the bytes of the file.
 
 In a report (:class:`course_lib.compressed_format.LayerReport`), ``weight_bits`` is the
 width ``b_w`` of one cluster index and ``index_bits`` the width ``b_i`` of one sparse gap.
@@ -11,6 +13,7 @@ width ``b_w`` of one cluster index and ``index_bits`` the width ``b_i`` of one s
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 BYTE_KINDS = ("codebook", "weights", "gaps", "biases", "header")
@@ -75,3 +78,12 @@ def totals_row(report) -> dict[str, Any]:
         "rate_pq": pq_bits / (32 * weights), "rate_pqh": sum(l.weight_part_bytes for l in layers) / (4 * weights),
         "rate_file": report.file_bytes / report.float32_bytes,
     }
+
+
+def file_ratio(model, path: str | os.PathLike) -> float:
+    """The compression ratio of the file at ``path`` ([DC] Table 1), measured on disk.
+
+    The float32 size of every parameter of ``model`` (weights **and** biases, 4 bytes each)
+    divided by ``os.path.getsize(path)``: every byte of the file counts, header included.
+    """
+    return 4 * sum(p.numel() for p in model.parameters()) / os.path.getsize(path)

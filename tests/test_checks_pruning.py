@@ -13,7 +13,7 @@ from course_lib.course.checks.pruning import (
     check_iterative_prune,
     check_magnitude_prune,
     check_masked_step,
-    check_prune_layers,
+    check_prune_model,
     check_threshold_prune,
 )
 from course_lib.models import prunable_layers
@@ -126,16 +126,17 @@ def test_threshold_prune_mistakes(wrong, words):
 # --------------------------------------------------------------------------- per-layer pruning
 
 
-def _prune_layers_right(model, sparsities):
+def _prune_model_right(model, sparsities):
     return ref.prune_model(model, sparsities)
 
 
-def test_prune_layers_reference_passes(capsys):
-    check_prune_layers(_prune_layers_right)
+def test_prune_model_reference_passes(capsys):
+    check_prune_model(_prune_model_right)
+    check_prune_model(ref.prune_model)  # the library's version is the exercise's twin
     assert "PASS" in capsys.readouterr().out
 
 
-def test_prune_layers_one_global_threshold():
+def test_prune_model_one_global_threshold():
     def fn(model, sparsities):
         layers = prunable_layers(model)
         total = sum(layers[n].weight.numel() for n in sparsities)
@@ -143,26 +144,26 @@ def test_prune_layers_one_global_threshold():
         masks = ref.global_masks(model, overall, layers=list(sparsities))
         ref.apply_masks(model, masks)
         return masks
-    _fails(check_prune_layers, fn, "one global threshold", "own")
+    _fails(check_prune_model, fn, "one global threshold", "own")
 
 
-def test_prune_layers_global_threshold_at_each_layers_rate():
+def test_prune_model_global_threshold_at_each_layers_rate():
     def fn(model, sparsities):
         masks = {n: ref.global_masks(model, s)[n] for n, s in sparsities.items()}
         ref.apply_masks(model, masks)
         return masks
-    _fails(check_prune_layers, fn, "one global threshold")
+    _fails(check_prune_model, fn, "one global threshold")
 
 
-def test_prune_layers_masks_not_applied_and_biases():
-    _fails(check_prune_layers, lambda model, s: ref.layer_masks(model, s), "not zero in the model")
+def test_prune_model_masks_not_applied_and_biases():
+    _fails(check_prune_model, lambda model, s: ref.layer_masks(model, s), "not zero in the model")
 
     def with_biases(model, sparsities):
         masks = ref.prune_model(model, sparsities)
         masks["fc1.bias"] = torch.ones(300, dtype=torch.bool)
         return masks
-    _fails(check_prune_layers, with_biases, "biases")
-    _fails(check_prune_layers, lambda model, s: list(ref.prune_model(model, s).values()), "dict")
+    _fails(check_prune_model, with_biases, "biases")
+    _fails(check_prune_model, lambda model, s: list(ref.prune_model(model, s).values()), "dict")
 
 
 # --------------------------------------------------------------------------- masked SGD step
@@ -190,6 +191,7 @@ def _step(order):
 
 def test_masked_step_reference_passes(capsys):
     check_masked_step(_step({"zero_grad", "step", "mask_after"}))
+    check_masked_step(ref.masked_step)  # the library's version is the exercise's twin
     assert "PASS" in capsys.readouterr().out
 
 

@@ -22,6 +22,7 @@ from course_lib.pruning import (
     keep_fraction,
     layer_masks,
     magnitude_prune,
+    masked_step,
     masks_from_model,
     prune_model,
     sensitivity_scan,
@@ -232,6 +233,27 @@ def test_without_the_hook_pruned_weights_grow_back():
     assert (model.fc1.weight[~masks["fc1"]] != 0).float().mean() > 0.5
 
 
+def test_masked_step_keeps_pruned_weights_at_zero_and_returns_the_loss():
+    torch.manual_seed(0)
+    model = LeNet300100()
+    data = _fake_data()
+    x, y = data.train_x[:32], data.train_y[:32]
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    for _ in range(3):  # momentum first, so the buffers push the weights that get pruned
+        masked_step(model, {}, opt, x, y)
+    masks = prune_model(model, {"fc1": 0.9, "fc2": 0.8})
+    before = {n: l.weight.detach().clone() for n, l in prunable_layers(model).items()}
+    want_loss = torch.nn.functional.cross_entropy(model(x), y).item()
+    loss = masked_step(model, masks, opt, x, y)
+    assert isinstance(loss, float) and loss == pytest.approx(want_loss, rel=1e-5)
+    for name, mask in masks.items():
+        w = getattr(model, name).weight
+        assert (w[~mask] == 0).all(), name
+        assert not torch.equal(w[mask], before[name][mask]), "the survivors must still train"
+    with pytest.raises(ValueError, match="no prunable layer"):
+        masked_step(model, {"conv9": masks["fc1"]}, opt, x, y)
+
+
 def test_mask_keeper_rejects_bad_masks():
     with pytest.raises(TypeError, match="dict"):
         MaskKeeper([])
@@ -266,7 +288,7 @@ def test_iterative_prune_masks_only_shrink_and_reach_targets():
               progress=False, evaluate_every_epoch=False)
 
     targets = sparsities_from_keep({"fc1": 0.08, "fc2": 0.09, "fc3": 0.26})
-    final = iterative_prune(model, targets, steps=3, retrain=retrain, schedule="cubic")
+    final = iterative_prune(model, final_sparsities=targets, steps=3, retrain=retrain, schedule="cubic")
     assert len(history) == 3
     for earlier, later in zip(history, history[1:]):
         for name in earlier:

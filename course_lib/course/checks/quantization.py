@@ -119,15 +119,15 @@ def check_dequantize(fn: Callable) -> None:
     passed("dequantize inverts the codes: S * (q - Z); real 0 comes back exactly.")
 
 
-def check_quantize_weights(fn: Callable) -> None:
-    """``fn(w, bits)``: the fixed blog "quantize", returning ``w`` after a ``bits``-bit round trip."""
+def check_fake_quantize(fn: Callable) -> None:
+    """``fn(x, bits)``: the fixed blog "quantize", returning ``x`` after a ``bits``-bit round trip."""
     gen = torch.Generator().manual_seed(5)
     w = torch.randn(64, 32, generator=gen) * 0.08
     w[w.abs() < 0.02] = 0.0
     outs = {}
     for bits in (8, 4, 2):
-        shown = f"quantize_weights(a 64x32 pruned weight matrix, bits={bits})"
-        got = call(fn, w.clone(), bits, exercise="quantize_weights")
+        shown = f"fake_quantize(a 64x32 pruned weight matrix, bits={bits})"
+        got = call(fn, w.clone(), bits, exercise="fake_quantize")
         if not isinstance(got, torch.Tensor) or got.shape != w.shape:
             fail(f"{shown} must return a tensor of w's shape {tuple(w.shape)} (the dequantized weights).")
         if not got.is_floating_point():
@@ -149,5 +149,5 @@ def check_quantize_weights(fn: Callable) -> None:
                      "Use linear_quantize then dequantize (round to nearest, not truncate).")
             fail(f"{shown} differs from dequantize(*linear_quantize(w, bits)) by up to {(got - want).abs().max():.3g}.")
     if torch.equal(outs[8], outs[2]):
-        fail("quantize_weights gives the same result at 8 and 2 bits: bits is ignored.")
-    passed("quantize_weights uses its bit-width: at most 2**bits values, zeros stay zero, error within half a step.")
+        fail("fake_quantize gives the same result at 8 and 2 bits: bits is ignored.")
+    passed("fake_quantize uses its bit-width: at most 2**bits values, zeros stay zero, error within half a step.")

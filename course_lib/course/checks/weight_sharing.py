@@ -5,7 +5,12 @@ never updated (the linear initialisation returned as is), an empty cluster turne
 values not assigned to their nearest centroid, clusters computed over the pruned zeros,
 pruned weights that come back non-zero, ``k`` instead of ``log2(k)`` bits per index, a
 missing codebook term, averaging instead of summing the gradients of a cluster (Eq. 3),
-gradients of pruned weights counted, and a step in the wrong direction.
+gradients of pruned weights counted, and a gradient with the wrong sign.
+
+Each exercise is the library function of the same name: :func:`course_lib.weight_sharing.kmeans_codebook`
+(linear initialisation, its default), :func:`~course_lib.weight_sharing.codebook_for_layer`,
+:func:`~course_lib.weight_sharing.sharing_compression_rate` and
+:func:`~course_lib.weight_sharing.centroid_gradient`.
 """
 
 from __future__ import annotations
@@ -33,13 +38,12 @@ def _distortion(values: torch.Tensor, shared: torch.Tensor) -> float:
     return (values.to(torch.float64) - shared.to(torch.float64)).pow(2).mean().item()
 
 
-def check_kmeans_linear(fn: Callable) -> None:
-    """``fn(values, bits, iters)`` must return ``(centroids [2**bits], assignments)`` of 1-D k-means, linear init."""
-    iters = 30
+def check_kmeans_codebook(fn: Callable) -> None:
+    """``fn(values, bits)`` must return ``(centroids [2**bits], assignments)`` of 1-D k-means, linear init."""
     for values, bits, what in _kmeans_cases():
         k = 2**bits
-        shown = f"kmeans_linear({what}, bits={bits}, iters={iters})"
-        out = call(fn, values.clone(), bits, iters, exercise="kmeans_linear")
+        shown = f"kmeans_codebook({what}, bits={bits})"
+        out = call(fn, values.clone(), bits, exercise="kmeans_codebook")
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             fail(f"{shown} must return (centroids, assignments).")
         c, a = out
@@ -63,7 +67,7 @@ def check_kmeans_linear(fn: Callable) -> None:
         if not torch.allclose((values - shared).abs(), (values - nearest).abs(), atol=1e-6):
             fail(f"{shown}: some values are not assigned to their nearest centroid. Assign with "
                  "(values[:, None] - centroids[None, :]).abs().argmin(dim=1), after the last update.")
-        want_c, want_a = ref.kmeans_codebook(values, bits, init="linear", max_iter=iters)
+        want_c, want_a = ref.kmeans_codebook(values, bits, init="linear")
         want = want_c[want_a]
         if torch.allclose(shared, want, atol=1e-5):
             continue
@@ -74,27 +78,37 @@ def check_kmeans_linear(fn: Callable) -> None:
                  "In each iteration move every centroid to the mean of its members.")
         if _distortion(values, shared) <= _distortion(values, want) * (1 + 1e-4):
             continue
-        fail(f"{shown}: the clustering differs from 1-D k-means with linear init after {iters} iterations "
-             f"(mean squared error {_distortion(values, shared):.3g}, expected {_distortion(values, want):.3g}).")
-    passed("kmeans_linear: 2**bits centroids from linear init, each value on its nearest centroid, Lloyd updates.")
+        fail(f"{shown}: the clustering differs from 1-D k-means with linear init, run until no assignment "
+             f"changes (mean squared error {_distortion(values, shared):.3g}, expected {_distortion(values, want):.3g}).")
+    passed("kmeans_codebook: 2**bits centroids from linear init, each value on its nearest centroid, Lloyd updates.")
 
 
-def check_share_weights(fn: Callable) -> None:
-    """``fn(weight, bits)``: the layer after k-means weight sharing over its kept (non-zero) weights."""
+def check_codebook_for_layer(fn: Callable) -> None:
+    """``fn(weight, bits)``: the layer's ``Codebook(centroids, index, mask)``, k-means over its kept (non-zero) weights."""
     gen = torch.Generator().manual_seed(6)
     w = torch.randn(40, 30, generator=gen) * 0.1
     w[w.abs() < 0.08] = 0.0  # about 58% pruned
     for bits in (2, 3):
-        shown = f"share_weights(a 40x30 weight matrix with {int((w == 0).sum())} pruned zeros, bits={bits})"
-        got = call(fn, w.clone(), bits, exercise="share_weights")
-        if not isinstance(got, torch.Tensor) or got.shape != w.shape:
-            fail(f"{shown} must return a tensor of the weight's shape {tuple(w.shape)}.")
+        shown = f"codebook_for_layer(a 40x30 weight matrix with {int((w == 0).sum())} pruned zeros, bits={bits})"
+        cb = call(fn, w.clone(), bits, exercise="codebook_for_layer")
+        if not isinstance(cb, ref.Codebook):
+            if isinstance(cb, torch.Tensor):
+                fail(f"{shown} returned a tensor; return the layer's Codebook(centroids, index, mask). "
+                     "Its .weight() is the tensor of shared weights.")
+            fail(f"{shown} must return a Codebook(centroids, index, mask), got {type(cb).__name__}.")
+        if cb.index.shape != w.shape:
+            fail(f"{shown}: index and mask must have the weight's shape {tuple(w.shape)}, got {tuple(cb.index.shape)}.")
+        got = cb.weight()
         mask = w != 0
         if not torch.all(got[~mask] == 0):
-            fail(f"{shown}: pruned weights came back non-zero. Multiply by the mask: shared weights * (weight != 0).")
+            fail(f"{shown}: pruned weights came back non-zero. The mask is True at the kept weights only: "
+                 "mask = weight != 0.")
+        if not torch.equal(cb.mask, mask):
+            fail(f"{shown}: the mask must be True at every kept weight and False at the pruned zeros: mask = weight != 0.")
         n = ref.distinct_nonzero_values(got)
-        if n > 2**bits:
-            fail(f"{shown} holds {n} distinct non-zero values, more than 2**bits = {2**bits}: bits is ignored.")
+        if cb.k > 2**bits or n > 2**bits:
+            fail(f"{shown} has {cb.k} centroids and {n} distinct non-zero values, more than 2**bits = {2**bits}: "
+                 "bits is ignored.")
         want = ref.codebook_for_layer(w, bits).weight()
         if torch.allclose(got, want, atol=1e-5):
             continue
@@ -108,14 +122,14 @@ def check_share_weights(fn: Callable) -> None:
         fail(f"{shown}: the kept weights are further from their shared values (mean squared error "
              f"{_distortion(w[mask], got[mask]):.3g}) than k-means over the kept weights gives "
              f"({_distortion(w[mask], want[mask]):.3g}).")
-    passed("share_weights clusters the kept weights only, keeps the pruned zeros, and uses at most 2**bits values.")
+    passed("codebook_for_layer clusters the kept weights only, keeps the pruned zeros, and uses at most 2**bits values.")
 
 
-def check_compression_rate(fn: Callable) -> None:
+def check_sharing_compression_rate(fn: Callable) -> None:
     """``fn(n, k, b)`` must return [DC] Eq. 1: ``n*b / (n*log2(k) + k*b)``."""
     for n, k, b in [(16, 4, 32), (21_000, 64, 32), (1000, 2, 32), (500, 256, 16)]:
-        shown = f"compression_rate(n={n}, k={k}, b={b})"
-        got = call(fn, n, k, b, exercise="compression_rate")
+        shown = f"sharing_compression_rate(n={n}, k={k}, b={b})"
+        got = call(fn, n, k, b, exercise="sharing_compression_rate")
         if isinstance(got, torch.Tensor) and got.numel() == 1:
             got = got.item()
         if not isinstance(got, (int, float)) or isinstance(got, bool):
@@ -132,7 +146,7 @@ def check_compression_rate(fn: Callable) -> None:
         if math.isclose(got, n * b / (math.log2(k) + k * b), rel_tol=1e-6):
             fail(f"{shown} = {got:.4g}: every one of the n weights needs an index: n * log2(k).")
         fail(f"{shown} = {got!r}, expected n*b / (n*log2(k) + k*b) = {want:.4g}.")
-    passed("compression_rate is [DC] Eq. 1; the paper's Fig. 3 example gives 3.2.")
+    passed("sharing_compression_rate is [DC] Eq. 1; the paper's Fig. 3 example gives 3.2.")
 
 
 def _step_case(seed: int):
@@ -145,33 +159,36 @@ def _step_case(seed: int):
     return centroids, grad, index, mask
 
 
-def check_centroid_update(fn: Callable) -> None:
-    """``fn(centroids, weight_grad, index, mask, lr)`` must return ``centroids - lr * dL/dC`` ([DC] Eq. 3)."""
-    lr = 0.1
+def check_centroid_gradient(fn: Callable) -> None:
+    """``fn(weight_grad, codebook)`` must return [DC] Eq. 3's ``dL/dC``: per cluster, the sum of its kept weights' gradients."""
     for seed in (0, 1, 2):
         centroids, grad, index, mask = _step_case(seed)
-        shown = f"centroid_update(4 centroids, an 8x6 gradient, lr={lr})"
-        original = centroids.clone()
-        got = call(fn, centroids.clone(), grad.clone(), index.clone(), mask.clone(), lr, exercise="centroid_update")
+        cb = ref.Codebook(centroids, index, mask)
+        k = cb.k
+        shown = f"centroid_gradient(an 8x6 weight gradient, a codebook of {k} centroids)"
+        got = call(fn, grad.clone(), cb.clone(), exercise="centroid_gradient")
+        if isinstance(got, torch.Tensor) and got.shape == grad.shape:
+            fail(f"{shown} returned a tensor of the weight's shape; add up the gradients of each cluster into "
+                 f"one gradient per centroid, a tensor of shape ({k},).")
         if not isinstance(got, torch.Tensor) or got.shape != centroids.shape:
-            fail(f"{shown} must return the new centroids, a tensor of shape {tuple(centroids.shape)}.")
-        cb = ref.Codebook(original.clone(), index, mask)
-        summed = ref.centroid_gradient(grad, cb)
-        want = original - lr * summed
+            fail(f"{shown} must return one gradient per centroid, a tensor of shape ({k},).")
+        got = got.to(grad.dtype)
+        want = ref.centroid_gradient(grad, cb)
         if torch.allclose(got, want, atol=1e-6):
             continue
-        if torch.allclose(got, original):
-            fail(f"{shown} returned the centroids unchanged: the centroids are never updated. "
-                 "Subtract lr * (the summed gradient of each cluster).")
-        counts = torch.bincount(index[mask], minlength=4).clamp(min=1).to(grad.dtype)
-        if torch.allclose(got, original - lr * summed / counts, atol=1e-6):
+        if torch.all(got == 0):
+            fail(f"{shown} returned zeros: the gradients were never added up. Add each kept weight's gradient "
+                 "to its cluster's entry (index_add_ or bincount with weights).")
+        counts = torch.bincount(index[mask], minlength=k).clamp(min=1).to(grad.dtype)
+        if torch.allclose(got, want / counts, atol=1e-6):
             fail(f"{shown}: you averaged the gradients of each cluster. [DC] Eq. 3 sums them: "
                  "dL/dC_k = Σ dL/dW_ij over the weights with I_ij = k (index_add_ or bincount with weights).")
-        with_pruned = torch.zeros(4).index_add_(0, index.reshape(-1), grad.reshape(-1))
-        if torch.allclose(got, original - lr * with_pruned, atol=1e-6):
+        with_pruned = torch.zeros(k).index_add_(0, index.reshape(-1), grad.reshape(-1))
+        if torch.allclose(got, with_pruned, atol=1e-6):
             fail(f"{shown}: the gradients of pruned weights were counted. Pruned weights belong to no cluster: "
-                 "use index[mask] and weight_grad[mask].")
-        if torch.allclose(got, original + lr * summed, atol=1e-6):
-            fail(f"{shown}: the step goes uphill: subtract lr * gradient.")
+                 "use codebook.index[codebook.mask] and weight_grad[codebook.mask].")
+        if torch.allclose(got, -want, atol=1e-6):
+            fail(f"{shown}: the sign is flipped. dL/dC_k is the sum of the dL/dW_ij themselves; the step "
+                 "(centroids - lr * gradient) comes later, in the optimizer.")
         fail(f"{shown} returned {got.tolist()}, expected {want.tolist()}.")
-    passed("centroid_update sums each cluster's gradients over the kept weights (Eq. 3) and steps downhill.")
+    passed("centroid_gradient sums each cluster's gradients over the kept weights only (Eq. 3).")
