@@ -69,11 +69,8 @@ def stub_source(source: str, grade_id: str, where: str = "") -> str:
                 raise ExerciseFormatError(f"{where}: nested '{BEGIN}' in exercise {grade_id!r}.")
             inside = True
             indent = line[: len(line) - len(line.lstrip())]
-            out.append(f"{indent}# YOUR CODE HERE")
-            out.append(
-                f'{indent}raise NotImplementedError("Exercise {grade_id}: not solved yet. '
-                f'Replace this line with your code, then run the check below.")'
-            )
+            out.append(f"{indent}# YOUR CODE HERE: replace the next line, run this cell, then the check")
+            out.append(f'{indent}raise NotImplementedError("{grade_id}: not solved yet")')
         elif stripped.startswith(END):
             if not inside:
                 raise ExerciseFormatError(f"{where}: '{END}' without '{BEGIN}' in exercise {grade_id!r}.")
