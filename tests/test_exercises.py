@@ -48,14 +48,16 @@ def test_learner_copy_has_nbgrader_metadata_and_stubs():
     assert meta["count-parameters"]["solution"] is True and meta["count-parameters"]["grade"] is False
     assert meta["check-count-parameters"]["points"] == 2 and meta["check-count-parameters"]["locked"] is True
     stub = next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "count-parameters")
-    assert 'raise NotImplementedError("Exercise count-parameters' in stub
+    assert 'raise NotImplementedError("count-parameters: not solved yet")' in stub
+    assert all(len(line) <= 100 for line in stub.splitlines()), "the stub must fit the editor"
     assert "sum(p.numel()" not in stub
 
 
 def test_stub_keeps_indentation_and_surrounding_code():
     src = "def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n    ### END SOLUTION\n"
     out = stub_source(src, "f")
-    assert out.startswith("def f(x):\n    y = 1\n    # YOUR CODE HERE\n    raise NotImplementedError(")
+    assert out.startswith("def f(x):\n    y = 1\n    # YOUR CODE HERE: replace the next line, run this cell, then the check\n"
+                          "    raise NotImplementedError(")
     assert "return x + y" not in out
 
 

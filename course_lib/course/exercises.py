@@ -58,6 +58,21 @@ def _tags(cell) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
 
+def cell_roles(cell) -> tuple[list[str], list[tuple[str, int]]]:
+    """``(exercise ids, [(check id, points)])`` a cell's tags give it (both empty for a plain cell)."""
+    tags = _tags(cell)
+    ex_ids = [m.group(1) for t in tags if (m := EXERCISE_TAG.match(t))]
+    checks = [(m.group(1), int(m.group(2))) for t in tags if (m := CHECK_TAG.match(t))]
+    return ex_ids, checks
+
+
+def clear_outputs(cell) -> None:
+    """Drop a code cell's outputs and execution count (a no-op for other cells)."""
+    if cell.cell_type == "code":
+        cell.outputs = []
+        cell.execution_count = None
+
+
 def stub_source(source: str, grade_id: str, where: str = "") -> str:
     """Replace each BEGIN/END SOLUTION block with a stub that raises ``NotImplementedError``."""
     out: list[str] = []
@@ -104,8 +119,7 @@ def exercises_in(nb, name: str = "") -> list[Exercise]:
     for i, cell in enumerate(nb.cells):
         where = f"{name} cell {i}"
         has_marker = BEGIN in cell.source
-        ex_ids = [m.group(1) for t in _tags(cell) if (m := EXERCISE_TAG.match(t))]
-        ck = [(m.group(1), int(m.group(2))) for t in _tags(cell) if (m := CHECK_TAG.match(t))]
+        ex_ids, ck = cell_roles(cell)
         if has_marker and not ex_ids:
             raise ExerciseFormatError(f"{where}: has '{BEGIN}' but no 'exercise:<id>' tag.")
         if ex_ids and not has_marker:
@@ -150,11 +164,8 @@ def learner_notebook(nb, name: str = ""):
     out = tidy(copy.deepcopy(nb))
     for i, cell in enumerate(out.cells):
         tags = _tags(cell)
-        ex_ids = [m.group(1) for t in tags if (m := EXERCISE_TAG.match(t))]
-        ck = [(m.group(1), int(m.group(2))) for t in tags if (m := CHECK_TAG.match(t))]
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
+        ex_ids, ck = cell_roles(cell)
+        clear_outputs(cell)
         if ex_ids:
             cell.source = stub_source(cell.source, ex_ids[0], f"{name} cell {i}")
             cell.metadata["nbgrader"] = _nbgrader(ex_ids[0], solution=True)

@@ -41,7 +41,7 @@ from pathlib import Path
 import nbformat
 
 from ..paths import REPO_ROOT
-from .exercises import CHECK_TAG, EXERCISE_TAG, ExerciseFormatError, exercises_in, tidy
+from .exercises import ExerciseFormatError, cell_roles, clear_outputs, exercises_in, tidy
 
 # nbgrader's cell-metadata schema (nbgrader.nbgraderformat.SCHEMA_VERSION of the pinned
 # nbgrader 0.9.x; tests/test_nbgrader_roundtrip.py compares the two).
@@ -61,10 +61,6 @@ c = get_config()  # noqa: F821
 # Training cells (and the capstone's check) run for minutes, not nbgrader's default 30 s.
 c.Execute.timeout = {timeout}
 '''
-
-
-def _tags(cell) -> list[str]:
-    return list(cell.get("metadata", {}).get("tags", []))
 
 
 def _meta(grade_id: str, *, solution: bool = False, locked: bool = False, points: int | None = None) -> dict:
@@ -140,12 +136,8 @@ def nbgrader_source(solution_nb, name: str = "", *, lock_other_cells: bool = Tru
     used: set[str] = set()
     for i, cell in enumerate(nb.cells):
         where = f"{name} cell {i}"
-        tags = _tags(cell)
-        ex_ids = [m.group(1) for t in tags if (m := EXERCISE_TAG.match(t))]
-        ck = [(m.group(1), int(m.group(2))) for t in tags if (m := CHECK_TAG.match(t))]
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
+        ex_ids, ck = cell_roles(cell)
+        clear_outputs(cell)
         cell.metadata.pop("nbgrader", None)
         if ex_ids:
             meta = _meta(ex_ids[0], solution=True)
