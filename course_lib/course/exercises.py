@@ -145,13 +145,19 @@ def exercises_in(nb, name: str = "") -> list[Exercise]:
 
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+# What ipykernel reports for the course's Python (3.11, as pinned in environment.yml): with all of
+# it saved, JupyterLab does not mark a freshly opened notebook as modified.
+LANGUAGE_INFO = {
+    "codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py", "mimetype": "text/x-python",
+    "name": "python", "nbconvert_exporter": "python", "pygments_lexer": "ipython3", "version": "3.11.7",
+}
 
 
 def tidy(nb):
     """Drop authoring leftovers (jupytext metadata) and set the python3 kernel; returns ``nb``."""
     nb.metadata.pop("jupytext", None)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
-    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["language_info"] = dict(LANGUAGE_INFO)
     for cell in nb.cells:
         cell.metadata.pop("lines_to_next_cell", None)
         cell.metadata.pop("execution", None)
