@@ -3,7 +3,7 @@
 After pruning and weight sharing, a layer is two streams of small integers: the
 cluster index of every stored weight and the relative position (gap) of every
 stored weight (see :mod:`course_lib.sparse_storage`). Their distributions are far
-from uniform ([DC] Fig. 9), so a variable-length prefix code saves bits: [DC] §4
+from uniform ([DC] Fig. 5), so a variable-length prefix code saves bits: [DC] §4
 reports 20-30% less storage.
 
 - :func:`entropy` / :func:`entropy_from_counts`: Shannon's bound in bits per symbol;

@@ -2,10 +2,10 @@
 project command calls.
 
 1. **baseline**: the committed reference model, or :func:`train_baseline` from scratch.
-2. **prune + retrain** ([LW] §3.3, [DC] §2): :func:`prune_stage`, iterative magnitude
+2. **prune + retrain** ([LW] §3.4, [DC] §2): :func:`prune_stage`, iterative magnitude
    pruning to per-layer keep rates, retraining the survivors with the masks kept.
 3. **quantize** ([DC] §3): :func:`quantize_stage`, k-means weight sharing per layer.
-4. **fine-tune the centroids** ([DC] §3.1, Eq. 3): :func:`finetune_stage`.
+4. **fine-tune the centroids** ([DC] §3.3, Eq. 3): :func:`finetune_stage`.
 5. **float16 where free**: :func:`half_precision_stage` rounds biases, then centroids, to
    float16 values when that costs no accuracy on a training slice (never the test set);
    the file then stores them in 2 bytes instead of 4.
@@ -84,7 +84,7 @@ def baseline_stage(name: str, data: MNISTData, from_scratch: bool = False, recip
 
 def prune_stage(model: nn.Module, data: MNISTData, recipe: dict, progress: bool = True, log: Log | None = print,
                 desc: str = "prune round") -> tuple[dict[str, torch.Tensor], list[dict]]:
-    """Iterative prune -> retrain to ``recipe["keep"]`` ([LW] §3.3); returns ``(masks, rounds)``.
+    """Iterative prune -> retrain to ``recipe["keep"]`` ([LW] §3.4); returns ``(masks, rounds)``.
 
     ``rounds[i]`` holds the kept % per layer and the test error after round ``i``.
     """
@@ -106,7 +106,7 @@ def quantize_stage(model: nn.Module, recipe: dict):
 
 def finetune_stage(model: nn.Module, codebooks, data: MNISTData, recipe: dict, progress: bool = True,
                    desc: str = "fine-tune centroids"):
-    """Train the centroids ([DC] §3.1, Eq. 3) and the biases; cluster indices and masks stay fixed.
+    """Train the centroids ([DC] §3.3, Eq. 3) and the biases; cluster indices and masks stay fixed.
 
     Returns the training history, or ``None`` when ``recipe["finetune_epochs"]`` is 0.
     """

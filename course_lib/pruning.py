@@ -22,7 +22,7 @@ What is here, one idea per function:
   :class:`MaskKeeper` does the same as an ``after_step`` hook for :func:`course_lib.train.train`,
   keeping pruned weights at exactly zero while the survivors retrain.
 - :func:`sensitivity_scan`: prune one layer at a time, see how the error grows ([LW] Fig. 6).
-- :func:`iterative_prune`: prune -> retrain, k times, up to per-layer targets ([LW] §3.3).
+- :func:`iterative_prune`: prune -> retrain, k times, up to per-layer targets ([LW] §3.4).
 - :func:`cubic_sparsity`, :class:`GradualPruner`: the gradual schedule of Zhu & Gupta [ZG].
 - :func:`sparsity_report`: kept weights per layer.
 """
@@ -219,7 +219,7 @@ def sparsities_from_keep(keep_rates: Mapping[str, float]) -> dict[str, float]:
 
 
 class MaskKeeper:
-    """``after_step`` hook that holds pruned weights at exactly zero during retraining ([LW] §3.2).
+    """``after_step`` hook that holds pruned weights at exactly zero during retraining ([LW] §3, Fig. 2).
 
     ``train(model, data, after_step=MaskKeeper(masks))`` multiplies each masked weight by its
     mask right after every ``optimizer.step()``. Masking the gradients alone is not enough:
@@ -244,12 +244,13 @@ def keep_masks(masks: Mapping[str, torch.Tensor]) -> MaskKeeper:
 
 def masked_step(model: nn.Module, masks: Mapping[str, torch.Tensor], optimizer: torch.optim.Optimizer,
                 x: torch.Tensor, y: torch.Tensor) -> float:
-    """One training step on the batch ``(x, y)`` after which the pruned weights are exactly 0 ([LW] §3.2).
+    """One training step on the batch ``(x, y)`` after which the pruned weights are exactly 0 ([LW] §3, Fig. 2).
 
     ``optimizer.zero_grad()``, the cross-entropy loss of ``model(x)`` against ``y``,
     ``loss.backward()``, ``optimizer.step()``, then the masks again (:func:`apply_masks`).
-    The masks come *after* the step: the momentum buffer and weight decay move pruned
-    weights even when their gradient is 0. :class:`MaskKeeper` is the same re-zeroing as an
+    The masks come *after* the step: a pruned weight still gets a gradient, and a momentum
+    buffer from before the pruning moves it even when its gradient is masked (weight decay
+    alone does not: ``wd * 0 = 0``). :class:`MaskKeeper` is the same re-zeroing as an
     ``after_step`` hook for :func:`course_lib.train.train`. Returns the loss of the batch
     (before the step) as a float.
     """
@@ -294,7 +295,7 @@ def iterative_prune(
     retrain: RetrainFn,
     schedule: str = "linear",
 ) -> Masks:
-    """Prune -> retrain, ``steps`` times, up to per-layer ``final_sparsities`` ([LW] §3.3, Fig. 5).
+    """Prune -> retrain, ``steps`` times, up to per-layer ``final_sparsities`` ([LW] §3.4, Fig. 5).
 
     Each round prunes every layer to its next sparsity (:func:`iterative_targets`) by magnitude
     of the *current* weights (already-pruned zeros are the smallest, so masks only shrink),
@@ -325,7 +326,7 @@ def prune_and_retrain(
     desc: str = "prune round",
     **train_kwargs,
 ) -> tuple[Masks, list[dict]]:
-    """[LW] §3.3's loop as the project commands run it: :func:`iterative_prune` whose retrain
+    """[LW] §3.4's loop as the project commands run it: :func:`iterative_prune` whose retrain
     step trains ``epochs[i]`` epochs in round ``i`` (seed ``seed + i``) under :class:`MaskKeeper`.
 
     ``train_kwargs`` go to :func:`course_lib.train.train` (lr, momentum, augment, ...).

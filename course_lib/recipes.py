@@ -5,14 +5,14 @@ of :mod:`course_lib.pipeline` that reads them:
 
 - baseline training (:func:`course_lib.pipeline.train_baseline`): ``baseline_epochs``,
   ``baseline_lr``;
-- prune + retrain ([LW] §3.3, [DC] §2; :func:`course_lib.pipeline.prune_stage`): ``keep``
+- prune + retrain ([LW] §3.4, [DC] §2; :func:`course_lib.pipeline.prune_stage`): ``keep``
   (fraction of weights kept per layer), ``prune_steps`` (rounds), ``schedule`` (how the
   rounds step towards ``keep``: ``"cubic"`` [ZG] or ``"linear"``), ``prune_epochs`` (one
   entry per round), and the retraining SGD settings ``lr``, ``momentum``, ``weight_decay``,
   ``batch_size``, ``augment`` (random 2-pixel shifts), which baseline training shares;
 - k-means weight sharing ([DC] §3; :func:`course_lib.pipeline.quantize_stage`): ``bits``
   per layer and the centroid ``init``;
-- centroid fine-tuning ([DC] §3.1, Eq. 3; :func:`course_lib.pipeline.finetune_stage`):
+- centroid fine-tuning ([DC] §3.3, Eq. 3; :func:`course_lib.pipeline.finetune_stage`):
   ``finetune_epochs``, ``finetune_lr``, ``finetune_bias_lr``, ``finetune_augment``;
 - encoding ([DC] §2, §4; :func:`course_lib.pipeline.encode_stage`): ``index_bits`` (sparse
   gap width per layer, ``None`` = cheapest measured);

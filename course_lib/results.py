@@ -104,7 +104,8 @@ def render_paper_comparison(results: dict[str, Any]) -> str:
            "average per stored entry, fillers included).",
            "- index bits: bits per stored sparse gap (P+Q: fixed width `b_i`; P+Q+H: Huffman-coded average).",
            "- rate: a layer's stored weights over its float32 weights, biases excluded. P+Q is computed "
-           "(fixed-width fields + float32 codebook); P+Q+H is measured in the file (codebook, code tables, "
+           "(fixed-width fields + float32 codebook, `b_w` bits per stored entry as in the paper, although a "
+           "filler makes the alphabet `2^b_w + 1` symbols); P+Q+H is measured in the file (codebook, code tables, "
            "both streams). The total P+Q+H rate is the whole file (header, biases, checksum included) over "
            "float32 parameter bytes, i.e. 1/ratio.", ""]
     for name in MODEL_NAMES:

@@ -31,7 +31,10 @@ def stage_bytes(report) -> dict[str, dict[str, dict[str, float]]]:
     - ``"pruned (P)"``: stored entries (kept + fillers) as float32 values plus ``b_i``-bit
       gaps, the same gaps the file uses ([DC] §2). Computed.
     - ``"quantized (P+Q)"``: fixed-width ``b_w``-bit weight indices, ``b_i``-bit gaps,
-      a float32 codebook ([DC] §3). Computed.
+      a float32 codebook ([DC] §3). Computed, with the paper's assumption that a stored
+      entry costs ``b_w`` bits: a filler is a ``2**b_w + 1``-th symbol, so a true fixed-width
+      code would need one bit more per entry in layers that have fillers (the Huffman stage
+      below is measured and has no such assumption).
     - ``"Huffman (P+Q+H)"``: the file's bytes as written ([DC] §4); code tables count
       with their stream. Measured.
     """

@@ -5,10 +5,13 @@ with two additions the course needs:
 
 - ``after_step``: callables run after every ``optimizer.step()``. The pruning
   chapter passes one that multiplies the weights by their masks, so pruned
-  weights stay exactly zero (momentum and weight decay would otherwise revive them).
+  weights stay exactly zero (their gradients, and momentum left from before the pruning, would
+  otherwise revive them; weight decay alone cannot: it adds ``wd * w``, 0 for a zero weight).
+  Each call builds a new SGD, so its momentum starts at zero.
 - ``tqdm.auto`` progress bars: a widget in JupyterLab, text in a terminal.
 
-``evaluate`` returns the top-1 error in percent on all 10,000 test images.
+``evaluate`` returns the top-1 error in percent on all 10,000 test images;
+``standard_error`` says how much of a difference between two such errors is noise.
 """
 
 from __future__ import annotations
@@ -56,6 +59,21 @@ def evaluate(model: nn.Module, data: MNISTData | tuple[torch.Tensor, torch.Tenso
         wrong += (model(xb).argmax(1) != yb).sum().item()
     model.train(was_training)
     return 100.0 * wrong / x.shape[0]
+
+
+def standard_error(error_percent: float, n: int = 10_000) -> float:
+    """One standard error of a test error measured on ``n`` images, in percentage points.
+
+    ``100 * sqrt(p (1 - p) / n)`` with ``p = error_percent / 100``: about 0.1 points at 1%
+    error on MNIST's 10,000 test images. Two errors closer than that are within noise.
+    """
+    p = min(max(float(error_percent) / 100.0, 0.0), 1.0)
+    return 100.0 * math.sqrt(p * (1.0 - p) / n)
+
+
+def within_noise(a: float, b: float, n: int = 10_000) -> bool:
+    """Are two test errors (in %) within one standard error of each other (at the larger error)?"""
+    return abs(a - b) <= standard_error(max(a, b), n)
 
 
 def random_shift(x: torch.Tensor, max_shift: int = 2, generator: torch.Generator | None = None) -> torch.Tensor:

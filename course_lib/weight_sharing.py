@@ -17,7 +17,7 @@ The API, in the order a pipeline calls it:
   ``centroids[index] * mask``.
 - :func:`quantize_model` builds a codebook for every layer and writes the shared
   weights into the model; :func:`apply_codebooks` rewrites the weights from codebooks.
-- :func:`finetune_centroids` trains the centroids ([DC] §3.1, Eq. 3): the gradient of a
+- :func:`finetune_centroids` trains the centroids ([DC] §3.3, Eq. 3): the gradient of a
   centroid is the **sum** of the gradients of the weights in its cluster
   (:func:`centroid_gradient`). Pruned weights stay exactly 0, and each layer keeps at
   most ``k`` distinct non-zero values.
@@ -313,7 +313,7 @@ def centroid_gradient(weight_grad: torch.Tensor, codebook: Codebook) -> torch.Te
 
 
 class CentroidSGD(torch.optim.Optimizer):
-    """SGD with momentum on shared centroids ([DC] §3.1, Eq. 3), for ``course_lib.train.train``.
+    """SGD with momentum on shared centroids ([DC] §3.3, Eq. 3), for ``course_lib.train.train``.
 
     The forward and backward passes use the layers' dense weights as usual. ``step``
     then groups each quantized layer's weight gradient by cluster

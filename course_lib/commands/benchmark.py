@@ -110,7 +110,7 @@ def time_training_steps(
 def huffman_stream(n_symbols: int = 100_000, bits: int = 5, seed: int = 0) -> np.ndarray:
     """A seeded stream of ``n_symbols`` cluster indices in ``0 .. 2**bits - 1``.
 
-    Shaped like the indices of a k-means-quantized layer ([DC] Fig. 9): the middle
+    Shaped like the indices of a k-means-quantized layer ([DC] Fig. 5): the middle
     clusters (weights near 0, the most common after pruning) are frequent, the
     outer ones rare: a discretised normal distribution over the clusters.
     """

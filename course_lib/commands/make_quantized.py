@@ -7,7 +7,7 @@ Recipe (``course_lib.recipes``, purpose ``"quantized"``): start from the committ
 checkpoint (``make pruned``), cluster each layer's kept weights by 1-D k-means with linear
 initialisation at the paper's bit-widths ([DC] Tables 2 and 3;
 :func:`course_lib.pipeline.quantize_stage`), then fine-tune the centroids with gradients
-summed per cluster ([DC] §3.1, Eq. 3; :func:`course_lib.pipeline.finetune_stage`). Cluster
+summed per cluster ([DC] §3.3, Eq. 3; :func:`course_lib.pipeline.finetune_stage`). Cluster
 indices and masks stay fixed: pruned weights stay 0 and every layer holds at most
 ``2**bits`` distinct non-zero values.
 
