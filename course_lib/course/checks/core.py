@@ -46,7 +46,7 @@ class CheckFailed(AssertionError):
     def _render_traceback_(self) -> list[str]:
         """What IPython shows instead of a traceback: the message alone, in a short box."""
         lines = str(self).splitlines() or [FAIL_MARK]
-        rule = "-" * min(100, max(len(line) for line in lines))
+        rule = "-" * min(60, max(len(line) for line in lines))  # narrow: the box must not wrap
         hint = []
         if _LAST_CRASH["exc"] is not None and self.__cause__ is _LAST_CRASH["exc"]:
             hint = ["(full traceback of your code: from course_lib.course.checks.core import last_traceback; "
