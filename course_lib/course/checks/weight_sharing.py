@@ -1,194 +1,515 @@
 """Checks for notebook 05: k-means weight sharing and trained centroids ([DC] §3, Eq. 1, Eq. 3).
 
-The typical mistakes named: ``bits`` clusters instead of ``2**bits`` (bits ignored), centroids
-never updated (the linear initialisation returned as is), an empty cluster turned into NaN,
-values not assigned to their nearest centroid, clusters computed over the pruned zeros,
-pruned weights that come back non-zero, ``k`` instead of ``log2(k)`` bits per index, a
-missing codebook term, averaging instead of summing the gradients of a cluster (Eq. 3),
-gradients of pruned weights counted, and a gradient with the wrong sign.
+The contracts (from the notebook):
 
-Each exercise is the library function of the same name: :func:`course_lib.weight_sharing.kmeans_codebook`
-(linear initialisation, its default), :func:`~course_lib.weight_sharing.codebook_for_layer`,
-:func:`~course_lib.weight_sharing.sharing_compression_rate` and
-:func:`~course_lib.weight_sharing.centroid_gradient`.
+- ``kmeans_codebook(values, bits)`` returns ``(centroids, assignments)``: ``k = 2**bits`` float
+  centroids from linear initialisation (``torch.linspace(values.min(), values.max(), k)``) and
+  one integer cluster number per value; Lloyd rounds (assign to the nearest centroid, a value
+  exactly between two going to the first, i.e. lower, one as ``argmin`` does; move each
+  centroid to the mean of its members, an empty cluster keeping its centroid) until no
+  assignment changes, at most 300 rounds, the assignments matching the final centroids.
+- ``codebook_for_layer(weight, bits)`` returns ``Codebook(centroids, index, mask)`` with
+  ``mask = weight != 0`` and k-means over the kept weights only.
+- ``sharing_compression_rate(n, k, b)`` returns [DC] Eq. 1, a Python number.
+- ``centroid_gradient(weight_grad, codebook)`` returns [DC] Eq. 3, the **sum** of each
+  cluster's kept weight gradients, a float tensor ``[k]``.
+- No function changes its arguments in place.
+
+The checks run small hand-made cases first (so a failure shows the smallest input), keep
+pristine copies of the arguments, coerce the answers (a tensor or a ``float`` subclass is not
+a plain number, float assignments are not cluster numbers), and name the mistake whose output
+matches what came back: ``bits`` clusters instead of ``2**bits``, centroids never updated,
+an empty cluster turned into NaN or reset to 0, ties sent to the upper centroid, no final
+assignment after the last update, stopping early, another initialisation, clusters computed
+over the pruned zeros, ``mask = weight > 0`` (negative weights dropped), ``k`` instead of
+``log2(k)`` bits per index, a missing codebook term, averaging instead of summing the
+gradients of a cluster (Eq. 3), gradients of pruned weights counted, a flipped sign. When
+none fits, the message shows the input, the expected value and the value returned.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
 from ... import weight_sharing as ref
-from .core import call, fail, passed
+from .core import as_float, as_tensor, call_unchanged, fail, mismatch, passed
+from .quantization import differs, short_lines, show
+
+ROUNDS = 300
 
 
-def _kmeans_cases() -> list[tuple[torch.Tensor, int, str]]:
+# ----------------------------------------------------------------- kmeans_codebook
+
+
+@functools.lru_cache(maxsize=1)
+def _slow_values() -> torch.Tensor:
+    """Values on which k-means with 2 clusters moves one value across per round, for about 340 rounds.
+
+    40 zeros, 40 ones, and 700 values in between placed so that every round the boundary between
+    the clusters passes exactly one more of them (with a margin of 2e-4, far above rounding error).
+    """
+    heavy, n, margin = 40, 700, 2e-4
+    p = torch.linspace(0.3, 0.7, n, dtype=torch.float64)
+    t = torch.arange(n + 1, dtype=torch.float64)
+    for _ in range(5000):
+        left = torch.cat([p.new_zeros(1), torch.cumsum(p, 0)])
+        right = p.sum() - left
+        mid = (left / (heavy + t) + (right + heavy) / (heavy + n - t)) / 2
+        new = mid[:n] - margin
+        if torch.allclose(new, p, atol=1e-13, rtol=0):
+            break
+        p = (p + new) / 2
+    values = torch.cat([torch.zeros(heavy, dtype=torch.float64), p, torch.ones(heavy, dtype=torch.float64)])
+    order = torch.randperm(values.numel(), generator=torch.Generator().manual_seed(0))
+    return values[order].float()
+
+
+def _kmeans_cases() -> list[tuple[torch.Tensor, int, str | None, str]]:
+    """``(values, bits, description, kind)``: kind "exact" (dyadic, compare everything), "float", "slow"."""
     gen = torch.Generator().manual_seed(5)
     normal = torch.randn(600, generator=gen) * 0.1
     outliers = torch.cat([torch.randn(300, generator=gen) * 0.05, torch.tensor([1.5, -1.2])])
-    few = torch.tensor([0.5, -0.25, 0.5, 0.5, 1.0, -0.25])
-    return [(normal, 2, "600 values ~ N(0, 0.1^2)"), (normal, 3, "the same values"),
-            (outliers, 3, "values with two outliers (some clusters start empty)"),
-            (few, 2, "6 values with 3 distinct ones")]
+    t = torch.tensor
+    return [
+        (t([0.0, 1.0, 2.0, 3.0, 4.0]), 1, None, "exact"),  # 2 is exactly between the initial centroids 0 and 4
+        (t([0.0, -1.0, -2.0, -3.0, -4.0]), 1, None, "exact"),  # the same tie, mirrored and in decreasing order
+        (t([0.5]), 2, None, "exact"),
+        (t([0.25, 0.25, 0.25]), 1, None, "exact"),
+        (t([0.0, 0.125, 0.25, 0.375, 3.0]), 2, None, "exact"),  # two clusters stay empty
+        (t([0.5, -0.25, 0.5, 0.5, 1.0, -0.25]), 2, None, "exact"),  # 3 distinct values, 4 clusters
+        (t([-1.0, 1.0, 1.0]), 1, None, "exact"),
+        (normal, 2, "600 values ~ N(0, 0.1^2)", "float"), (normal, 3, "the same values", "float"),
+        (outliers, 3, "values with two outliers (some clusters stay empty)", "float"),
+        (_slow_values().clone(), 1, "780 values that need about 340 rounds to converge", "slow"),
+    ]
 
 
-def _distortion(values: torch.Tensor, shared: torch.Tensor) -> float:
-    return (values.to(torch.float64) - shared.to(torch.float64)).pow(2).mean().item()
+def _lloyd(values: torch.Tensor, k: int, empty: str = "keep", tie: str = "lower", init: str = "linear",
+           rounds: int = ROUNDS, centre: str = "mean") -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The states ``(centroids after t updates, assignments to them)`` of Lloyd's algorithm, in float64.
+
+    ``empty``: what an empty cluster's centroid becomes ("keep" it, "zero", "nan"); ``tie``: where a
+    value exactly between two centroids goes ("lower" as argmin does, "upper"); ``init``: "linear"
+    or "density" (quantiles); ``centre``: where a centroid moves ("mean" of its members, or
+    "median"). Stops when no assignment changes, or after ``rounds`` updates.
+    """
+    v = values.to(torch.float64).reshape(-1)
+    if init == "linear":
+        c = torch.linspace(v.min().item(), v.max().item(), k, dtype=torch.float64)
+    else:
+        c = torch.quantile(v, torch.linspace(0, 1, k, dtype=torch.float64))
+
+    def assign(c: torch.Tensor) -> torch.Tensor:
+        d = (v[:, None] - c[None, :]).abs()
+        return d.argmin(1) if tie == "lower" else k - 1 - d.flip(1).argmin(1)
+
+    a = assign(c)
+    states = [(c, a)]
+    for _ in range(rounds):
+        counts = torch.bincount(a, minlength=k)
+        sums = torch.zeros(k, dtype=torch.float64).index_add_(0, a, v)
+        fill = {"keep": c, "zero": torch.zeros_like(c), "nan": torch.full_like(c, math.nan),
+                "mean": torch.full_like(c, v.mean().item())}[empty]
+        means = sums / counts.clamp(min=1)
+        if centre == "median":
+            means = torch.stack([v[a == j].median() if counts[j] else c[j] for j in range(k)])
+        c = torch.where(counts > 0, means, fill)
+        new = assign(c)
+        states.append((c, new))
+        if torch.equal(new, a):
+            break
+        a = new
+    return states
 
 
+def _matches(c: torch.Tensor, a: torch.Tensor, values: torch.Tensor, want_c: torch.Tensor, want_a: torch.Tensor,
+             exact: bool) -> bool:
+    """Same centroids (to rounding) and every value on a centroid as near as the reference's."""
+    if c.numel() != want_c.numel() or torch.isnan(want_c).any():
+        return False
+    c, want_c = c.to(torch.float64), want_c.to(torch.float64)
+    tol = 1e-5 * max(1.0, values.abs().max().item())
+    if not torch.allclose(c, want_c, atol=tol, rtol=0):
+        return False
+    if exact:
+        return torch.equal(a, want_a)
+    v = values.to(torch.float64)
+    return bool(torch.allclose((v - c[a]).abs(), (v - want_c[want_a]).abs(), atol=tol, rtol=0))
+
+
+def _nearest(values: torch.Tensor, c: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """True where the value sits on a nearest centroid (to rounding)."""
+    v, c = values.to(torch.float64), c.to(torch.float64)
+    d = (v[:, None] - c[None, :]).abs()
+    tol = 1e-6 * max(1.0, values.abs().max().item())
+    return d.gather(1, a[:, None]).squeeze(1) <= d.min(1).values + tol
+
+
+def _kmeans_inputs(values: torch.Tensor, bits: int, what: str | None) -> str:
+    return f"{what if what else 'values=' + show(values)}, bits={bits}"
+
+
+@short_lines
 def check_kmeans_codebook(fn: Callable) -> None:
     """``fn(values, bits)`` must return ``(centroids [2**bits], assignments)`` of 1-D k-means, linear init."""
-    for values, bits, what in _kmeans_cases():
+    for values, bits, what, kind in _kmeans_cases():
+        inputs = _kmeans_inputs(values, bits, what)
+        shown = f"kmeans_codebook({inputs})"
         k = 2**bits
-        shown = f"kmeans_codebook({what}, bits={bits})"
-        out = call(fn, values.clone(), bits, exercise="kmeans_codebook")
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            fail(f"{shown} must return (centroids, assignments).")
-        c, a = out
-        if not isinstance(c, torch.Tensor) or not isinstance(a, torch.Tensor):
-            fail(f"{shown} must return two tensors, got {type(c).__name__} and {type(a).__name__}.")
-        c = c.reshape(-1)
-        if c.numel() == bits and bits != k:
+        lib = ref.kmeans_codebook(values, bits, init="linear") if kind != "slow" else None
+        out = call_unchanged(fn, values, bits, exercise="kmeans_codebook")
+        c, a = _kmeans_output(out, values, bits, shown)
+        _check_kmeans_case(c, a, values, bits, k, kind, inputs, shown, lib)
+    passed("kmeans_codebook: 2**bits centroids from linear init; Lloyd rounds until no assignment changes.")
+
+
+def _kmeans_output(out: Any, values: torch.Tensor, bits: int, shown: str) -> tuple[torch.Tensor, torch.Tensor]:
+    k = 2**bits
+    if isinstance(out, torch.Tensor) or not isinstance(out, (tuple, list)) or len(out) != 2:
+        got = "one tensor" if isinstance(out, torch.Tensor) else (
+            f"{len(out)} things" if isinstance(out, (tuple, list)) else f"a {type(out).__name__}")
+        fail(f"{shown} returned {got}; return two tensors: (centroids, assignments).")
+    c, a = out
+    if (isinstance(c, torch.Tensor) and isinstance(a, torch.Tensor) and not c.is_floating_point()
+            and a.is_floating_point() and c.shape == values.shape and a.numel() == k):
+        fail(f"{shown}: the two results are swapped. Return (centroids, assignments), centroids first.")
+    if not isinstance(c, torch.Tensor) or not isinstance(a, torch.Tensor):
+        fail(f"{shown} must return two tensors (centroids, assignments), got {type(c).__name__} and "
+             f"{type(a).__name__}.")
+    c = as_tensor(c, f"{shown}: the centroids", kind="float").reshape(-1)
+    if c.numel() != k:
+        if c.numel() == bits:
             fail(f"{shown} returned {bits} centroids: bits is the number of bits per index, so there are "
                  f"k = 2**bits = {k} clusters.")
-        if c.numel() != k:
-            fail(f"{shown} returned {c.numel()} centroids, expected k = 2**bits = {k}.")
-        if torch.isnan(c).any():
-            fail(f"{shown}: a centroid is NaN: an empty cluster's mean is 0/0. Keep an empty cluster's centroid where it is "
-                 "(torch.where(counts > 0, sums / counts, centroids)).")
-        if a.shape != values.shape or a.dtype in (torch.float16, torch.float32, torch.float64):
-            fail(f"{shown}: assignments must be integer cluster numbers, one per value (shape {tuple(values.shape)}).")
-        if a.min() < 0 or a.max() >= k:
-            fail(f"{shown}: assignments must lie in [0, {k - 1}].")
-        shared = c[a]
-        nearest = c[(values[:, None] - c[None, :]).abs().argmin(1)]
-        if not torch.allclose((values - shared).abs(), (values - nearest).abs(), atol=1e-6):
-            fail(f"{shown}: some values are not assigned to their nearest centroid. Assign with "
-                 "(values[:, None] - centroids[None, :]).abs().argmin(dim=1), after the last update.")
-        want_c, want_a = ref.kmeans_codebook(values, bits, init="linear")
-        want = want_c[want_a]
-        if torch.allclose(shared, want, atol=1e-5):
-            continue
-        init = torch.linspace(values.min().item(), values.max().item(), k)
-        init_shared = init[(values[:, None] - init[None, :]).abs().argmin(1)]
-        if torch.allclose(shared, init_shared, atol=1e-6):
-            fail(f"{shown}: the centroids were never updated: they are still the linear initialisation. "
-                 "In each iteration move every centroid to the mean of its members.")
-        if _distortion(values, shared) <= _distortion(values, want) * (1 + 1e-4):
-            continue
-        fail(f"{shown}: the clustering differs from 1-D k-means with linear init, run until no assignment "
-             f"changes (mean squared error {_distortion(values, shared):.3g}, expected {_distortion(values, want):.3g}).")
-    passed("kmeans_codebook: 2**bits centroids from linear init, each value on its nearest centroid, Lloyd updates.")
+        full_c, full_a = _lloyd(values, k)[-1]
+        filled = torch.bincount(full_a, minlength=k) > 0
+        if c.numel() == int(filled.sum()) and torch.allclose(c.double(), full_c[filled], atol=1e-5):
+            fail(f"{shown} returned {c.numel()} centroids, expected k = 2**bits = {k}. Keep every centroid, "
+                 "an empty cluster's too: it stays where it is.")
+        fail(f"{shown} returned {c.numel()} centroids, expected k = 2**bits = {k}.")
+    if torch.isnan(c).any():
+        fail(f"{shown}: a centroid is NaN: an empty cluster's mean is 0/0. Keep an empty cluster's centroid "
+             "where it is (torch.where(counts > 0, sums / counts.clamp(min=1), centroids)).")
+    if a.is_floating_point() and a.shape == values.shape and torch.isin(a.detach(), c).all():
+        fail(f"{shown}: the second result holds the shared values centroids[assignments]; return the "
+             "assignments themselves, the integer cluster number of each value.")
+    if a.is_floating_point():
+        fail(f"{shown}: the assignments are floats ({a.dtype}); return integer cluster numbers, as argmin "
+             "gives them (a LongTensor).")
+    a = as_tensor(a, f"{shown}: the assignments", kind="int", shape=values.shape).to(torch.int64)
+    if a.numel() and (a.min() < 0 or a.max() >= k):
+        fail(f"{shown}: assignments must lie in [0, {k - 1}], got values from {int(a.min())} to {int(a.max())}.")
+    return c, a
 
 
-def check_codebook_for_layer(fn: Callable) -> None:
-    """``fn(weight, bits)``: the layer's ``Codebook(centroids, index, mask)``, k-means over its kept (non-zero) weights."""
+def _check_kmeans_case(c, a, values, bits, k, kind, inputs, shown, lib) -> None:
+    states = _lloyd(values, k, rounds=2000 if kind == "slow" else ROUNDS)
+    exact = kind == "exact"
+    near = _nearest(values, c, a)
+    if not near.all():
+        for (c1, _), (_, a0) in zip(states[1:], states[:-1]):
+            if _matches(c, a, values, c1, a0, exact):
+                fail(f"{shown}: the assignments are those from before the last centroid update: some values are "
+                     "not on their nearest centroid. Assign once more after the last update (or stop only when "
+                     "no assignment changes), so the assignments match the centroids returned.")
+        v, cd = values.to(torch.float64), c.to(torch.float64)
+        if torch.all(a == a[0]):
+            fail(f"{shown}: every value is assigned to cluster {int(a[0])}, but they are not all nearest to it. "
+                 "Nearest means smallest distance: (values[:, None] - centroids[None, :]).abs().argmin(dim=1); "
+                 "without .abs(), argmin picks the same centroid for every value.")
+        if torch.equal(a, (v[:, None] - cd[None, :]).abs().argmax(1)):
+            fail(f"{shown}: the assignments come from argmax, the farthest centroid. Use argmin: "
+                 "(values[:, None] - centroids[None, :]).abs().argmin(dim=1).")
+        order = torch.argsort(values, stable=True)
+        if not torch.equal(order, torch.arange(values.numel())) and _nearest(values[order], c, a).all():
+            fail(f"{shown}: the assignments follow the values in sorted order, not in the order given. "
+                 "Return one cluster number per value, in the order of values (map them back after sorting).")
+        i = int((~near).nonzero()[0])
+        fail(f"{shown}: some values are not assigned to their nearest centroid (e.g. {values[i].item():.4g} "
+             f"on {c[a[i]].item():.4g}). Assign with (values[:, None] - centroids[None, :]).abs().argmin(dim=1), "
+             "after the last update.")
+    accepted = [states[-1]] + ([(lib.centroids, lib.assignments)] if exact or kind == "float" else [])
+    if kind == "slow":  # a cap slightly different from 300 rounds, or none, is fine here
+        accepted = states[min(290, len(states) - 1):]
+    if any(_matches(c, a, values, wc, wa, exact) for wc, wa in accepted):
+        return
+    _diagnose_kmeans(c, a, values, k, states, exact, inputs, shown)
+
+
+def _diagnose_kmeans(c, a, values, k, states, exact, inputs, shown) -> None:
+    if _matches(c, a, values, *states[0], exact) or torch.allclose(c.double(), states[0][0], atol=1e-6):
+        fail(f"{shown}: the centroids were never updated: they are still the linear initialisation. "
+             "In each round move every centroid to the mean of its members.")
+    variants = [
+        (dict(empty="zero"), "an empty cluster's centroid was reset to 0. A cluster with no members keeps "
+                             "its centroid where it is: torch.where(counts > 0, sums / counts, centroids)."),
+        (dict(tie="upper"), "a value exactly halfway between two centroids went to the upper one. Ties go to "
+                            "the lower (first) centroid, as argmin does: use a strict < when you compare."),
+        (dict(empty="mean"), "an empty cluster's centroid was moved to the mean of all values. A cluster with "
+                             "no members keeps its centroid where it is."),
+        (dict(centre="median"), "the centroids moved to the median of their members; k-means moves each to "
+                                "the mean: sums / counts."),
+        (dict(init="density"), "the centroids start at quantiles (density initialisation). This exercise uses "
+                               "linear initialisation: torch.linspace(values.min(), values.max(), k)."),
+    ]
+    for kwargs, words in variants:
+        if any(_matches(c, a, values, wc, wa, exact) for wc, wa in _lloyd(values, k, **kwargs)[-1:]):
+            fail(f"{shown}: {words}")
+    for t, (wc, wa) in enumerate(states[1:-1], start=1):
+        if _matches(c, a, values, wc, wa, exact):
+            fail(f"{shown}: you stopped after {t} round{'s' if t > 1 else ''}, before the assignments settled. "
+                 f"Repeat update and assignment until no assignment changes (at most {ROUNDS} rounds).")
+    want_c, want_a = states[-1]
+    if torch.allclose(c.double(), want_c, atol=1e-5):
+        fail(differs("kmeans_codebook", inputs, want_a, a, "assignments")
+             + " The centroids are right; assign each value to its nearest centroid.")
+    fail(differs("kmeans_codebook", inputs, want_c, c.double(), "centroids")
+         + " Linear init, then Lloyd rounds until no assignment changes.")
+
+
+# ----------------------------------------------------------------- codebook_for_layer
+
+
+def _layer_cases() -> list[tuple[torch.Tensor, int, str | None]]:
     gen = torch.Generator().manual_seed(6)
     w = torch.randn(40, 30, generator=gen) * 0.1
     w[w.abs() < 0.08] = 0.0  # about 58% pruned
-    for bits in (2, 3):
-        shown = f"codebook_for_layer(a 40x30 weight matrix with {int((w == 0).sum())} pruned zeros, bits={bits})"
-        cb = call(fn, w.clone(), bits, exercise="codebook_for_layer")
-        if not isinstance(cb, ref.Codebook):
-            if isinstance(cb, torch.Tensor):
-                fail(f"{shown} returned a tensor; return the layer's Codebook(centroids, index, mask). "
-                     "Its .weight() is the tensor of shared weights.")
-            fail(f"{shown} must return a Codebook(centroids, index, mask), got {type(cb).__name__}.")
-        if cb.index.shape != w.shape:
-            fail(f"{shown}: index and mask must have the weight's shape {tuple(w.shape)}, got {tuple(cb.index.shape)}.")
-        got = cb.weight()
-        mask = w != 0
-        if not torch.all(got[~mask] == 0):
-            fail(f"{shown}: pruned weights came back non-zero. The mask is True at the kept weights only: "
-                 "mask = weight != 0.")
-        if not torch.equal(cb.mask, mask):
-            fail(f"{shown}: the mask must be True at every kept weight and False at the pruned zeros: mask = weight != 0.")
-        n = ref.distinct_nonzero_values(got)
-        if cb.k > 2**bits or n > 2**bits:
-            fail(f"{shown} has {cb.k} centroids and {n} distinct non-zero values, more than 2**bits = {2**bits}: "
-                 "bits is ignored.")
+    n0 = int((w == 0).sum())
+    return [
+        (torch.tensor([[0.5, 0.0, -0.25], [0.0, 1.0, -0.5]]), 1, None),
+        (torch.tensor([[0.375, 0.0, -0.5], [0.25, -0.125, 0.0], [0.0, 0.75, -0.25]]), 2, None),
+        (w, 2, f"a 40x30 weight matrix with {n0} pruned zeros"),
+        (w, 3, f"a 40x30 weight matrix with {n0} pruned zeros"),
+    ]
+
+
+@short_lines
+def check_codebook_for_layer(fn: Callable) -> None:
+    """``fn(weight, bits)``: the layer's ``Codebook(centroids, index, mask)``, k-means over its kept (non-zero) weights."""
+    for w, bits, what in _layer_cases():
+        inputs = f"{what if what else 'weight=' + show(w)}, bits={bits}"
+        shown = f"codebook_for_layer({inputs})"
         want = ref.codebook_for_layer(w, bits).weight()
-        if torch.allclose(got, want, atol=1e-5):
-            continue
-        c, a = ref.kmeans_codebook(w.reshape(-1), bits)
-        with_zeros = c[a].reshape(w.shape)
-        if torch.allclose(got, with_zeros * mask, atol=1e-5) or (got[mask] == 0).any():
-            fail(f"{shown}: the clusters were computed over the pruned zeros too. Pruned weights are not weights to "
-                 "share: cluster weight[weight != 0] only, or a centroid is wasted near 0.")
-        if _distortion(w[mask], got[mask]) <= 1.01 * _distortion(w[mask], want[mask]):
-            continue
-        fail(f"{shown}: the kept weights are further from their shared values (mean squared error "
-             f"{_distortion(w[mask], got[mask]):.3g}) than k-means over the kept weights gives "
-             f"({_distortion(w[mask], want[mask]):.3g}).")
-    passed("codebook_for_layer clusters the kept weights only, keeps the pruned zeros, and uses at most 2**bits values.")
+        cb = call_unchanged(fn, w, bits, exercise="codebook_for_layer")
+        _check_layer_case(cb, w, bits, inputs, shown, want)
+    passed("codebook_for_layer clusters the kept weights only, keeps the pruned zeros, 2**bits centroids.")
 
 
+def _check_layer_case(cb, w, bits, inputs, shown, want) -> None:
+    if not isinstance(cb, ref.Codebook):
+        if isinstance(cb, torch.Tensor):
+            fail(f"{shown} returned a tensor; return the layer's Codebook(centroids, index, mask). "
+                 "Its .weight() is the tensor of shared weights.")
+        fail(f"{shown} must return a Codebook(centroids, index, mask), got {type(cb).__name__}.")
+    centroids = as_tensor(cb.centroids, f"{shown}: the codebook's centroids", kind="float").reshape(-1)
+    index, mask = cb.index, cb.mask
+    if not isinstance(index, torch.Tensor) or not isinstance(mask, torch.Tensor):
+        fail(f"{shown}: index and mask must be tensors of the weight's shape {tuple(w.shape)}.")
+    if index.shape != w.shape or mask.shape != w.shape:
+        fail(f"{shown}: index and mask must have the weight's shape {tuple(w.shape)}, got {tuple(index.shape)} "
+             f"and {tuple(mask.shape)}.")
+    if index.dtype != torch.long:
+        fail(f"{shown}: the index must be a LongTensor (dtype torch.long), got {index.dtype}.")
+    if mask.dtype != torch.bool:
+        fail(f"{shown}: the mask must be a BoolTensor (weight != 0), got {mask.dtype}.")
+    index, mask = index.detach(), mask.detach()
+    if centroids.numel() == 0 or index.min() < 0 or index.max() >= centroids.numel():
+        fail(f"{shown}: index values must lie in [0, {centroids.numel() - 1}] for {centroids.numel()} centroids.")
+    got = centroids[index] * mask
+    kept = w != 0
+    if not torch.equal(mask, kept):
+        pruned_back = not torch.all(got[~kept] == 0)
+        if torch.equal(mask, w > 0):
+            fail(f"{shown}: the mask is weight > 0, which drops the negative weights. The mask must be True at "
+                 "every kept weight, negative or positive: mask = weight != 0.")
+        if torch.equal(mask, w < 0):
+            fail(f"{shown}: the mask is weight < 0, which drops the positive weights. The mask must be True at "
+                 "every kept weight: mask = weight != 0.")
+        if pruned_back:
+            fail(f"{shown}: pruned weights came back non-zero: the mask is True at pruned zeros. The mask is "
+                 "True at the kept weights only: mask = weight != 0.")
+        n = int((mask != kept).sum())
+        fail(f"{shown}: the mask must be True at every kept weight and False at the pruned zeros "
+             f"(mask = weight != 0); it differs at {n} of {w.numel()} positions.")
+    k = centroids.numel()
+    if k != 2**bits:
+        other = round(math.log2(k)) if k > 0 and 2 ** round(math.log2(k)) == k else None
+        which = f"the {other}-bit codebook" if other is not None else "not 2**bits"
+        fail(f"{shown} has {k} centroids ({which}), expected 2**bits = {2**bits}: bits is ignored or changed. "
+             "Pass bits on to kmeans_codebook.")
+    if torch.allclose(got, want, atol=1e-5):
+        return
+    c_all, a_all = ref.kmeans_codebook(w.reshape(-1), bits)
+    if torch.allclose(got, c_all[a_all].reshape(w.shape) * kept, atol=1e-5):
+        fail(f"{shown}: the clusters were computed over the pruned zeros too. Pruned weights are not weights to "
+             "share: cluster weight[weight != 0] only, or a centroid is wasted near 0.")
+    c_ref = ref.kmeans_codebook(w[kept], bits).centroids
+    if torch.allclose(torch.sort(centroids).values, torch.sort(c_ref).values, atol=1e-5):
+        fail(f"{shown}: the centroids are right, but the index sends kept weights to the wrong ones. "
+             "index[mask] = assignments, in the order of weight[mask].")
+    fail(differs("codebook_for_layer", inputs, want, got, "shared weights")
+         + " Expected k-means over weight[weight != 0], written back at the kept positions.")
+
+
+# ----------------------------------------------------------------- sharing_compression_rate
+
+
+def _rate_variants(n: int, k: int, b: int) -> list[tuple[float, str]]:
+    lg = math.log2(k)
+    return [
+        (n * b / (n * k + k * b), "each index takes log2(k) bits (math.log2(k)), not k bits."),
+        (n * b / (n * math.log(k) + k * b), "math.log is the natural logarithm; an index takes log2(k) bits: "
+                                            "math.log2(k)."),
+        (n * b / (n * math.log10(k) + k * b), "math.log10 is the base-10 logarithm; an index takes log2(k) "
+                                              "bits: math.log2(k)."),
+        (b / lg, "the codebook is missing: add k * b bits for the k shared values."),
+        ((n * lg + k * b) / (n * b), "upside down. The rate is original bits / compressed bits."),
+        (n * b / (lg + k * b), "every one of the n weights needs an index: n * log2(k)."),
+        (n * b / (n * lg + k), "each of the k shared values takes b bits: the codebook costs k * b bits."),
+        (n * b / (n * lg + b), "the codebook holds k values of b bits each: k * b, not b."),
+        (n * b / (n * lg) + k * b, "brackets: divide by the whole sum, n*b / (n*log2(k) + k*b)."),
+        (b * lg + k * b, "brackets: n*b / n*log2(k) + k*b is read left to right; write n*b / (n*log2(k) + k*b)."),
+        (n * b // (n * lg + k * b), "floor division (//) drops the fraction: use /."),
+        (n * lg + k * b, "this is the compressed size in bits; the rate is the original n*b bits divided by it."),
+        (n * b / (n * lg + k * 32), "the codebook's values take b bits each: k * b, not k * 32."),
+        (n * 32 / (n * lg + k * b), "the original weights take b bits each: n * b, not n * 32."),
+        (k * b / (k * math.log2(n) + n * b) if n > 0 else math.nan, "n and k are swapped: n weights, k clusters."),
+    ]
+
+
+@short_lines
 def check_sharing_compression_rate(fn: Callable) -> None:
     """``fn(n, k, b)`` must return [DC] Eq. 1: ``n*b / (n*log2(k) + k*b)``."""
-    for n, k, b in [(16, 4, 32), (21_000, 64, 32), (1000, 2, 32), (500, 256, 16)]:
+    for n, k, b in [(16, 4, 32), (1, 2, 32), (1000, 2, 32), (21_000, 64, 32), (500, 256, 16), (7, 8, 8)]:
         shown = f"sharing_compression_rate(n={n}, k={k}, b={b})"
-        got = call(fn, n, k, b, exercise="sharing_compression_rate")
-        if isinstance(got, torch.Tensor) and got.numel() == 1:
-            got = got.item()
-        if not isinstance(got, (int, float)) or isinstance(got, bool):
-            fail(f"{shown} must return a number, got {type(got).__name__}.")
+        out = call_unchanged(fn, n, k, b, exercise="sharing_compression_rate")
+        if type(out) is torch.Tensor and out.numel() == 1 and out.is_floating_point() and not out.requires_grad:
+            out = out.item()  # a plain one-element tensor is a number too (no type is prescribed here)
+        got = as_float(out, f"{shown}: the rate")
         want = ref.sharing_compression_rate(n, k, b)
         if math.isclose(got, want, rel_tol=1e-6):
             continue
-        if math.isclose(got, n * b / (n * k + k * b), rel_tol=1e-6):
-            fail(f"{shown} = {got:.4g}: each index takes log2(k) bits (math.log2(k)), not k bits.")
-        if math.isclose(got, b / math.log2(k), rel_tol=1e-6):
-            fail(f"{shown} = {got:.4g}: the codebook is missing: add k * b bits for the k shared values.")
-        if math.isclose(got, 1 / want, rel_tol=1e-6):
-            fail(f"{shown} = {got:.4g}: upside down. The rate is original bits / compressed bits.")
-        if math.isclose(got, n * b / (math.log2(k) + k * b), rel_tol=1e-6):
-            fail(f"{shown} = {got:.4g}: every one of the n weights needs an index: n * log2(k).")
-        fail(f"{shown} = {got!r}, expected n*b / (n*log2(k) + k*b) = {want:.4g}.")
+        for value, words in _rate_variants(n, k, b):
+            if math.isclose(got, value, rel_tol=1e-6):
+                fail(f"{shown} = {got:.6g}: {words}")
+        for digits in range(0, 4):
+            if math.isclose(got, round(want, digits), rel_tol=1e-12) or got == math.floor(want):
+                fail(f"{shown} = {got!r}: the rate was rounded; return it unrounded ({want!r}).")
+        fail(mismatch("sharing_compression_rate", f"n={n}, k={k}, b={b}", want, got)
+             + " [DC] Eq. 1: n*b / (n*log2(k) + k*b).")
+    default = _default_b(fn)
+    if default is not None and default != 32:
+        fail(f"sharing_compression_rate has the default b={default!r}; the weights are 32-bit floats: b=32.")
     passed("sharing_compression_rate is [DC] Eq. 1; the paper's Fig. 3 example gives 3.2.")
 
 
-def _step_case(seed: int):
-    gen = torch.Generator().manual_seed(seed)
-    k = 4
-    centroids = torch.tensor([-0.3, -0.1, 0.1, 0.4])
-    index = torch.randint(0, k, (8, 6), generator=gen)
-    mask = torch.rand(8, 6, generator=gen) < 0.6
-    grad = torch.randn(8, 6, generator=gen)
-    return centroids, grad, index, mask
+def _default_b(fn: Callable) -> Any:
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if len(params) < 3 or params[2].default is inspect.Parameter.empty:
+        return None
+    return params[2].default
 
 
+# ----------------------------------------------------------------- centroid_gradient
+
+
+def _gradient_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, str | None]]:
+    """``(centroids, weight_grad, index, mask, description)``, smallest first."""
+    t = torch.tensor
+    small = [
+        # cluster 1 has two kept members and a pruned one; cluster 3 is empty
+        (t([-0.3, -0.1, 0.1, 0.4]), t([[0.5, 1.0, -0.25], [2.0, 4.0, 0.125]]),
+         t([[0, 1, 1], [1, 0, 2]]), t([[True, True, True], [False, False, True]]), None),
+        # index 0 at the pruned positions, as codebook_for_layer writes it
+        (t([-0.2, 0.3]), t([[1.5, -0.5], [0.25, 3.0]]), t([[1, 0], [0, 1]]), t([[True, False], [True, True]]), None),
+    ]
+    for seed in (0, 1, 2):
+        gen = torch.Generator().manual_seed(seed)
+        index = torch.randint(0, 4, (8, 6), generator=gen)
+        mask = torch.rand(8, 6, generator=gen) < 0.6
+        grad = torch.randn(8, 6, generator=gen)
+        small.append((t([-0.3, -0.1, 0.1, 0.4]), grad, index, mask, "an 8x6 weight gradient, 4 centroids"))
+    return small
+
+
+def _codebook_text(cb: ref.Codebook) -> str:
+    return f"codebook(centroids={show(cb.centroids)}, index={show(cb.index)}, mask={show(cb.mask.int())})"
+
+
+@short_lines
 def check_centroid_gradient(fn: Callable) -> None:
     """``fn(weight_grad, codebook)`` must return [DC] Eq. 3's ``dL/dC``: per cluster, the sum of its kept weights' gradients."""
-    for seed in (0, 1, 2):
-        centroids, grad, index, mask = _step_case(seed)
+    for centroids, grad, index, mask, what in _gradient_cases():
         cb = ref.Codebook(centroids, index, mask)
         k = cb.k
-        shown = f"centroid_gradient(an 8x6 weight gradient, a codebook of {k} centroids)"
-        got = call(fn, grad.clone(), cb.clone(), exercise="centroid_gradient")
-        if isinstance(got, torch.Tensor) and got.shape == grad.shape:
+        inputs = what if what else f"weight_grad={show(grad)}, {_codebook_text(cb)}"
+        shown = f"centroid_gradient({inputs})"
+        want = ref.centroid_gradient(grad, cb)
+        pristine = cb.clone()
+        got = call_unchanged(fn, grad, cb, exercise="centroid_gradient", may_change=(1,))
+        for field in ("centroids", "index", "mask"):
+            after = getattr(cb, field)
+            if not (isinstance(after, torch.Tensor) and after.dtype == getattr(pristine, field).dtype
+                    and torch.equal(after, getattr(pristine, field))):
+                fail(f"centroid_gradient changed codebook.{field} in place. It only computes the gradient; "
+                     "the step (centroids - lr * gradient) is the optimizer's job. Leave the codebook as it is.")
+        if isinstance(got, torch.Tensor) and got.shape == grad.shape and got.shape != (k,):
             fail(f"{shown} returned a tensor of the weight's shape; add up the gradients of each cluster into "
                  f"one gradient per centroid, a tensor of shape ({k},).")
-        if not isinstance(got, torch.Tensor) or got.shape != centroids.shape:
-            fail(f"{shown} must return one gradient per centroid, a tensor of shape ({k},).")
-        got = got.to(grad.dtype)
-        want = ref.centroid_gradient(grad, cb)
-        if torch.allclose(got, want, atol=1e-6):
+        if isinstance(got, torch.Tensor) and got.shape != (k,) and got.numel() == k:
+            fail(f"{shown} returned shape {tuple(got.shape)}; return one gradient per centroid, shape ({k},).")
+        g = as_tensor(got, f"The value returned by {shown}", kind="float", shape=(k,)).to(torch.float64)
+        w = want.to(torch.float64)
+        if torch.allclose(g, w, atol=1e-6):
             continue
-        if torch.all(got == 0):
-            fail(f"{shown} returned zeros: the gradients were never added up. Add each kept weight's gradient "
-                 "to its cluster's entry (index_add_ or bincount with weights).")
-        counts = torch.bincount(index[mask], minlength=k).clamp(min=1).to(grad.dtype)
-        if torch.allclose(got, want / counts, atol=1e-6):
-            fail(f"{shown}: you averaged the gradients of each cluster. [DC] Eq. 3 sums them: "
-                 "dL/dC_k = Σ dL/dW_ij over the weights with I_ij = k (index_add_ or bincount with weights).")
-        with_pruned = torch.zeros(k).index_add_(0, index.reshape(-1), grad.reshape(-1))
-        if torch.allclose(got, with_pruned, atol=1e-6):
-            fail(f"{shown}: the gradients of pruned weights were counted. Pruned weights belong to no cluster: "
-                 "use codebook.index[codebook.mask] and weight_grad[codebook.mask].")
-        if torch.allclose(got, -want, atol=1e-6):
-            fail(f"{shown}: the sign is flipped. dL/dC_k is the sum of the dL/dW_ij themselves; the step "
-                 "(centroids - lr * gradient) comes later, in the optimizer.")
-        fail(f"{shown} returned {got.tolist()}, expected {want.tolist()}.")
+        _diagnose_gradient(g, w, grad.to(torch.float64), index, mask, k, inputs, shown)
     passed("centroid_gradient sums each cluster's gradients over the kept weights only (Eq. 3).")
+
+
+def _diagnose_gradient(g, want, grad, index, mask, k, inputs, shown) -> None:
+    def close(x: torch.Tensor) -> bool:
+        return bool(torch.allclose(g, x, atol=1e-6, equal_nan=True))
+
+    if torch.all(g == 0):
+        fail(f"{shown} returned zeros: the gradients were never added up. Add each kept weight's gradient "
+             "to its cluster's entry (index_add_ or bincount with weights).")
+    counts = torch.bincount(index[mask], minlength=k).to(torch.float64)
+    all_counts = torch.bincount(index.reshape(-1), minlength=k).to(torch.float64)
+    averages = [want / counts.clamp(min=1), want / counts, want / (counts + 1), want / max(1, int(mask.sum())),
+                want / grad.numel()]
+    filled = counts > 0
+    if any(close(x) for x in averages) or (filled.any() and torch.allclose(g[filled], want[filled] / counts[filled],
+                                                                             atol=1e-6)):
+        fail(f"{shown}: you averaged the gradients of each cluster. [DC] Eq. 3 sums them: "
+             "dL/dC_k = sum of dL/dW_ij over the kept weights with I_ij = k (index_add_ or bincount with weights).")
+    with_pruned = torch.zeros(k, dtype=torch.float64).index_add_(0, index.reshape(-1), grad.reshape(-1))
+    if close(with_pruned) or close(with_pruned / all_counts.clamp(min=1)):
+        fail(f"{shown}: the gradients of pruned weights were counted. Pruned weights belong to no cluster: "
+             "use codebook.index[codebook.mask] and weight_grad[codebook.mask].")
+    if close(-want):
+        fail(f"{shown}: the sign is flipped. dL/dC_k is the sum of the dL/dW_ij themselves; the step "
+             "(centroids - lr * gradient) comes later, in the optimizer.")
+    last = torch.zeros(k, dtype=torch.float64).index_put_((index[mask],), grad[mask])
+    if close(last) and not close(want):
+        fail(f"{shown}: only one gradient per cluster was kept: out[idx] = g and out[idx] += g (and scatter_) do "
+             "not add up repeated indices. Use index_add_ (or scatter_add_, bincount with weights).")
+    absolute = torch.zeros(k, dtype=torch.float64).index_add_(0, index[mask], grad[mask].abs())
+    if close(absolute):
+        fail(f"{shown}: you summed the absolute values of the gradients; sum the gradients themselves, "
+             "with their signs.")
+    if close(counts):
+        fail(f"{shown} returned the number of members of each cluster; add up their gradients "
+             "(index_add_ with weight_grad[mask], or bincount with weights=).")
+    fail(differs("centroid_gradient", inputs, want, g) + " Eq. 3: per cluster, the sum of its kept weights' gradients.")
+
+
+__all__ = ["check_kmeans_codebook", "check_codebook_for_layer", "check_sharing_compression_rate",
+           "check_centroid_gradient"]
