@@ -37,11 +37,29 @@ PASS_MARK = "PASS"
 FAIL_MARK = "FAIL"
 
 
+MESSAGE_WIDTH = 100  # a laptop's notebook column with the file browser open
+
+
+def wrap_message(text: str, width: int = MESSAGE_WIDTH) -> str:
+    """``text`` with every line longer than ``width`` broken between words (sentences first)."""
+    import textwrap
+
+    out: list[str] = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        out.extend(textwrap.wrap(line, width=width, subsequent_indent=indent + "  ", break_on_hyphens=False,
+                                 break_long_words=False) or [line])
+    return "\n".join(out)
+
+
 class CheckFailed(AssertionError):
     """The learner's answer is wrong; the message names the likely mistake."""
 
     def __init__(self, message: str):
-        super().__init__(f"{FAIL_MARK}: {message}")
+        super().__init__(wrap_message(f"{FAIL_MARK}: {message}"))
 
     def _render_traceback_(self) -> list[str]:
         """What IPython shows instead of a traceback: the message alone, in a short box."""
