@@ -25,7 +25,9 @@ from __future__ import annotations
 import copy
 import inspect
 import numbers
+import re
 import sys
+import textwrap
 import traceback
 from typing import Any, Callable, Sequence
 
@@ -38,21 +40,71 @@ FAIL_MARK = "FAIL"
 
 
 MESSAGE_WIDTH = 100  # a laptop's notebook column with the file browser open
+_WIDTH = MESSAGE_WIDTH
+_SENTENCE = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<=[.;!?])\s+(?=\S)")
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def _clauses(sentence: str) -> list[str]:
+    """``sentence`` cut after each ', ', ': ' or '; ' that is outside brackets and backticks."""
+    pieces, depth, code, start = [], 0, False, 0
+    for i, ch in enumerate(sentence):
+        if ch == "`":
+            code = not code
+        elif ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth = max(0, depth - 1)
+        elif ch in ",:;" and not depth and not code and sentence[i + 1: i + 2] == " ":
+            pieces.append(sentence[start: i + 1])
+            start = i + 2
+    return pieces + [sentence[start:]]
+
+
+def _pack(pieces: list[str], out: list[str], first: int) -> None:
+    """Append ``pieces`` to ``out`` joined greedily into lines that fit (words wrapped as a last resort)."""
+    line = ""
+    for piece in pieces:
+        width = first if not out else _WIDTH
+        if line and len(line) + 1 + len(piece) <= width:
+            line += " " + piece
+            continue
+        if line:
+            out.append(line)
+            width = first if not out else _WIDTH
+        if len(piece) <= width:
+            line = piece
+        else:
+            wrapped = textwrap.wrap(piece, width, break_long_words=False, break_on_hyphens=False)
+            out.extend(wrapped[:-1])
+            line = wrapped[-1]
+    if line:
+        out.append(line)
+
+
+def _lines(text: str, first: int) -> list[str]:
+    """``text`` in lines of at most ``_WIDTH`` characters (``first`` for the first line).
+
+    Lines break between sentences where they can, else between clauses (after a comma, colon or
+    semicolon outside brackets), and only then between words: a phrase naming a mistake stays whole.
+    """
+    out: list[str] = []
+    for para in text.split("\n"):
+        width = first if not out else _WIDTH
+        if len(para) <= width:
+            out.append(para)
+            continue
+        pieces: list[str] = []
+        for sentence in _SENTENCE.split(para):
+            pieces += [sentence] if len(sentence) <= _WIDTH - 6 else _clauses(sentence)
+        _pack(pieces, out, first)
+    return out
 
 
 def wrap_message(text: str, width: int = MESSAGE_WIDTH) -> str:
-    """``text`` with every line longer than ``width`` broken between words (sentences first)."""
-    import textwrap
-
-    out: list[str] = []
-    for line in text.split("\n"):
-        if len(line) <= width:
-            out.append(line)
-            continue
-        indent = line[: len(line) - len(line.lstrip())]
-        out.extend(textwrap.wrap(line, width=width, subsequent_indent=indent + "  ", break_on_hyphens=False,
-                                 break_long_words=False) or [line])
-    return "\n".join(out)
+    """``text`` in lines of at most ``width`` characters: between sentences where possible, then
+    between clauses, and only then between words, so a phrase that names a mistake stays whole."""
+    return "\n".join(_lines(text, width))
 
 
 class CheckFailed(AssertionError):

@@ -1,38 +1,61 @@
 """Checks for notebooks 02 and 03: magnitude pruning, masks that survive retraining, schedules.
 
-Each check runs the learner's function on fixed cases built to expose one mistake each
-(ties at the threshold for ``>=`` vs ``>``, large negative weights for a forgotten ``abs``,
-layers of different scales for a global threshold, momentum buffers for masks that are not
-reapplied after ``optimizer.step()``), then on seeded random ones, and compares with
-:mod:`course_lib.pruning`. A failure names the likely mistake.
+Each check runs the learner's function on fixed cases, smallest first, built to expose one
+mistake each (ties at the threshold in both orders for ``>=`` vs ``>`` and for tie-breaking by
+index, 5-weight tensors where ``round`` and a quantile's interpolation differ, large negative
+weights for a forgotten ``abs``, layers of different scales for a global threshold, momentum
+buffers for masks that are not reapplied after ``optimizer.step()``), then on seeded random ones,
+and compares with :mod:`course_lib.pruning`. Every call goes through
+:func:`~course_lib.course.checks.core.call_unchanged`, so an argument changed in place is named;
+returned values are coerced (a bool mask of the weight's shape, a Python float loss). A failure
+names the mistake whose output matches what the learner's function returned, else shows the
+smallest failing input, the expected value and the value returned.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from typing import Callable
+import warnings
+from typing import Any, Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ... import pruning as ref
-from ...models import LeNet300100, prunable_layers
-from .core import call, fail, passed, returned_tensor
+from ...models import LeNet300100, LeNet5, prunable_layers
+from .core import CheckFailed, as_float, as_tensor, call_unchanged, fail, mismatch, passed
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _bool_mask(result, fn_name: str, like: torch.Tensor) -> torch.Tensor:
-    mask = returned_tensor(result, fn_name, shape=like.shape)
-    if mask.dtype != torch.bool:
-        if mask.is_floating_point() and mask.numel() and mask.abs().max() > 1:
-            fail(f"{fn_name} returned the pruned weights (dtype {mask.dtype}); return the boolean keep-mask "
-                 "instead, e.g. `weight.abs() > threshold`.")
-        fail(f"{fn_name} returned a tensor of dtype {mask.dtype}; return a boolean mask "
-             "(`weight.abs() > threshold` is one). Convert with .bool() if you built 0/1 values.")
-    return mask
+def _mask_of(result: Any, what: str, like: torch.Tensor, verb: str = "returned") -> torch.Tensor:
+    """``result`` as a plain bool tensor of ``like``'s shape, or a failure naming what it is instead."""
+    lead = f"{what}\n{verb}" if len(what) > 45 else f"{what} {verb}"
+    if isinstance(result, (tuple, list)):
+        fail(f"{lead} a {type(result).__name__} of {len(result)} items; return the keep-mask "
+             "alone, a bool tensor of the weight's shape.")
+    if isinstance(result, np.ndarray):
+        fail(f"{lead} a numpy array; return a torch tensor (compute the mask with torch, "
+             "e.g. `weight.abs() > threshold`).")
+    if isinstance(result, torch.Tensor) and type(result) in (torch.Tensor, nn.Parameter):
+        if tuple(result.shape) != tuple(like.shape):
+            if result.numel() == like.numel():
+                fail(f"{lead} a mask of shape {tuple(result.shape)}; the weight's shape is "
+                     f"{tuple(like.shape)}. Compare `weight.abs()` itself (not a flattened copy), or "
+                     "reshape the mask to weight.shape.")
+            fail(f"{lead} a tensor of shape {tuple(result.shape)}; the mask must have the "
+                 f"weight's shape {tuple(like.shape)}.")
+        if result.dtype != torch.bool:
+            values = result.detach()
+            if values.numel() and not bool(((values == 0) | (values == 1)).all()):
+                fail(f"{lead} the pruned weights (dtype {result.dtype}), not a mask.\n"
+                     "Return the boolean keep-mask, e.g. `weight.abs() > threshold`.")
+            fail(f"{lead} 0/1 values of dtype {result.dtype}; return a bool mask "
+                 "(`weight.abs() > threshold` is one; .bool() converts 0/1 values).")
+    return as_tensor(result, what, kind="bool", shape=like.shape)
 
 
 def _tie_free(shape, seed: int) -> torch.Tensor:
@@ -47,126 +70,359 @@ def _kth(values: torch.Tensor, k: int) -> torch.Tensor:
     return torch.kthvalue(values.flatten(), k).values
 
 
+def _show(w: torch.Tensor) -> str:
+    """A tensor as the learner could type it (small ones) or by its shape (large ones)."""
+    if w.numel() <= 10:
+        return "torch.tensor([" + ", ".join(f"{float(v):g}" for v in w.flatten()) + "])" + (
+            f".reshape{tuple(w.shape)}" if w.dim() != 1 else "")
+    return f"a tensor of shape {tuple(w.shape)}"
+
+
+def _same_mask(got: torch.Tensor, want: Any) -> bool:
+    return isinstance(want, torch.Tensor) and want.shape == got.shape and bool(torch.equal(got, want.bool()))
+
+
+def _first_failing(results, expected):
+    """Index of the first case whose answer differs from the reference."""
+    return next(i for i, (got, want) in enumerate(zip(results, expected)) if not _same_mask(got, want))
+
+
+def _explain(results: list, cases: list, mistakes: Callable) -> str | None:
+    """The message of the first typical mistake that explains every answer seen, if one does."""
+    tables = [mistakes(*case) for case in cases[: len(results)]]
+    for j, (message, _) in enumerate(tables[0]):
+        if all(_holds(table[j][1], got) for table, got in zip(tables, results)):
+            return message
+    return None
+
+
+def _explain_failing(results: list, expected: list, cases: list, mistakes: Callable) -> str | None:
+    """The first typical mistake that explains every wrong answer (when two mistakes combine)."""
+    wrong = [i for i, (g, e) in enumerate(zip(results, expected)) if not _same_mask(g, e)]
+    if len(wrong) < 2:
+        return None  # one wrong answer is too little to tell mistakes apart
+    tables = {i: mistakes(*cases[i]) for i in wrong}
+    for j, (message, _) in enumerate(tables[wrong[0]]):
+        if all(_holds(tables[i][j][1], results[i]) for i in wrong):
+            return message
+    return None
+
+
+def _holds(predicate: Callable, got: torch.Tensor) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # std() of one value, quantile of ..., in a mistake's mask
+            return bool(predicate(got))
+    except (RuntimeError, ValueError, IndexError, TypeError, ZeroDivisionError):
+        return False
+
+
+def _mask_mismatch(fn_name: str, inputs: str, want: torch.Tensor, got: torch.Tensor) -> str:
+    """:func:`mismatch` for masks; for a large one, the counts say more than its first values."""
+    shown = mismatch(fn_name, inputs, want, got)
+    if want.numel() > 12:
+        shown += f" It keeps {int(got.sum())} of {want.numel()} weights; expected {int(want.sum())}."
+    return shown
+
+
+def _is(mask_fn: Callable[[], torch.Tensor]) -> Callable[[torch.Tensor], bool]:
+    """The predicate "the answer is exactly the mask ``mask_fn()``" (False when that mask cannot be made)."""
+    return lambda got: _same_mask(got, mask_fn())
+
+
 # --------------------------------------------------------------------------- exercise: magnitude_prune
 
 
-def _magnitude_diagnosis(got: torch.Tensor, w: torch.Tensor, sparsity: float) -> str:
-    """Name the mistake that explains ``got`` (a wrong keep-mask of ``w`` at ``sparsity``)."""
-    n = w.numel()
-    k = round(sparsity * n)
-    a = w.abs()
-    want = ref.magnitude_prune(w, sparsity)
+def _keep_above(a: torch.Tensor, k: int) -> torch.Tensor:
+    """Prune the k smallest of ``a`` with the course's rule (keep a > k-th smallest); k == 0 keeps all."""
+    if k <= 0:
+        return torch.ones_like(a, dtype=torch.bool)
+    return a > _kth(a, k)
+
+
+def _breaks_ties(got: torch.Tensor, w: torch.Tensor, k: int) -> bool:
+    """Exactly k pruned, all of them among the smallest, but some weight tied at the threshold kept."""
+    a = w.detach().abs()
+    if k < 1 or int((~got).sum()) != k:
+        return False
+    t = _kth(a, k)
+    return bool((a[~got] <= t).all() and (a[got] >= t).all() and (a[got] == t).any())
+
+
+def _magnitude_mistakes(w: torch.Tensor, s: float) -> list[tuple[str, Callable[[torch.Tensor], bool]]]:
+    """(diagnosis, does the answer match it?) for each typical mistake of magnitude_prune on (w, s)."""
+    w = w.detach()
+    a, n = w.abs(), w.numel()
+    k = round(s * n)
+
+    def q(method: str) -> torch.Tensor:
+        return torch.quantile(a.flatten(), s, interpolation=method)
+
+    def rule(mask_fn: Callable[[], torch.Tensor]) -> Callable[[torch.Tensor], bool]:
+        """A mistake in the threshold or the comparison, by a solution that handles k == 0 first."""
+        return _is(lambda: torch.ones_like(a, dtype=torch.bool) if k == 0 else mask_fn())
+
+    quantile = ("You used torch.quantile (or np.percentile): it interpolates between weights, so on "
+                "small tensors it prunes a different number than k = round(sparsity * numel).\n"
+                "Use the k-th smallest |w|: torch.kthvalue(weight.abs().flatten(), k).values.")
+    abs_msg = ("Large negative weights were pruned: you forgot `abs`. Magnitude means |w|: use "
+               "`weight.abs()` both to find the threshold and to compare.")
+    mistakes = [
+        ("Weights equal to the threshold were kept: use `>` (strictly greater keeps), not `>=`.\n"
+         "The rule is: keep |w| > threshold, prune |w| <= threshold.",
+         rule(lambda: a >= _kth(a, k))),
+        (abs_msg, rule(lambda: w > _kth(w, k))),
+        (abs_msg, rule(lambda: w >= _kth(w, k))),
+        (abs_msg, rule(lambda: w > _kth(a, k))),
+        (abs_msg, rule(lambda: a > _kth(w, k))),
+        ("`weight > 0` keeps the positive weights: you forgot `abs` and the threshold.\n"
+         "Keep |w| > threshold, the k-th smallest |w|.", _is(lambda: w > 0)),
+        ("`weight != 0` keeps every non-zero weight; keep |w| > threshold, the k-th smallest |w|.",
+         _is(lambda: w != 0)),
+        ("The mask is inverted: True must mean *keep*. Return `weight.abs() > threshold` "
+         "(the big weights), not the pruned ones.", _is(lambda: ~ref.magnitude_prune(w, s))),
+        ("The mask is inverted: True must mean *keep*. Return `weight.abs() > threshold` "
+         "(the big weights), not the pruned ones.", rule(lambda: a < _kth(a, k))),
+        (f"You treated `sparsity` as the fraction to *keep*. sparsity is the fraction to remove: "
+         f"prune k = round(sparsity * numel) weights.", _is(lambda: _keep_above(a, round((1 - s) * n)))),
+        ("You treated `sparsity` as the fraction to *keep*. sparsity is the fraction to remove: "
+         "prune k = round(sparsity * numel) weights.", _is(lambda: _keep_above(a, n - k))),
+        ("The smallest weights were kept and the largest pruned. Keep |w| > threshold, the k-th "
+         "smallest |w|.", _is(lambda: ~_keep_above(a, n - k))),
+        ("When k = round(sparsity * numel) is 0 (sparsity 0, or close to it), every weight must be kept.\n"
+         "torch.kthvalue needs k >= 1: when k == 0 return "
+         "torch.ones_like(weight, dtype=torch.bool) (don't raise k to 1).",
+         _is(lambda: _keep_above(a, max(k, 1)))),
+        ("k must be round(sparsity * numel); int() truncates it (int(3.7) = 3). Use round(...).",
+         _is(lambda: _keep_above(a, int(s * n)))),
+        ("k must be round(sparsity * numel); math.ceil rounds up. Use round(...).",
+         _is(lambda: _keep_above(a, math.ceil(s * n)))),
+        ("k must be round(sparsity * numel), Python's round (2.5 -> 2, 3.5 -> 4); floor(x + 0.5) "
+         "rounds halves up.", _is(lambda: _keep_above(a, math.floor(s * n + 0.5)))),
+    ]
+    for method in ("linear", "lower", "higher", "midpoint", "nearest"):
+        mistakes += [(quantile, _is(lambda m=method: a > q(m))), (quantile, rule(lambda m=method: a > q(m))),
+                     (quantile, _is(lambda m=method: a >= q(m))), (quantile, rule(lambda m=method: a >= q(m)))]
+    mistakes += [
+        ("Every weight tied at the threshold must be pruned (the rule is prune |w| <= threshold), so "
+         "the sparsity can come out a little higher than asked.\nYou pruned exactly k and kept some "
+         "tied ones (argsort/topk indices break ties by position): compare |w| with the threshold.",
+         lambda got: _breaks_ties(got, w, k)),
+        ("Here one weight too many was pruned: the threshold is the (k+1)-th smallest |w|. "
+         "torch.kthvalue(x, k) counts from 1 (and sorted[k - 1] is the k-th smallest).",
+         _is(lambda: _keep_above(a, k + 1) if k < n else None)),
+        ("Here one weight too few was pruned: the threshold is the (k-1)-th smallest |w|. "
+         "torch.kthvalue(x, k) counts from 1: k, not k - 1.", _is(lambda: _keep_above(a, k - 1))),
+        ("k used len(weight), the number of rows; the count of all weights is weight.numel().",
+         _is(lambda: _keep_above(a, round(s * len(w))))),
+        ("Each row was pruned on its own; one threshold must hold for the whole tensor (the k-th "
+         "smallest |w| of weight.abs().flatten()).", _is(lambda: _per_row(a, s))),
+    ]
+    return mistakes
+
+
+def _per_row(a: torch.Tensor, s: float) -> torch.Tensor | None:
+    if a.dim() < 2:
+        return None
+    rows = a.reshape(a.shape[0], -1)
+    return torch.stack([_keep_above(r, round(s * r.numel())) for r in rows]).reshape(a.shape)
+
+
+def _magnitude_count_hint(got: torch.Tensor, w: torch.Tensor, s: float) -> str | None:
+    """A hint from the number of weights pruned, when no single mistake explains every answer."""
+    n, k = w.numel(), round(s * w.numel())
     pruned = int((~got).sum())
-    if k >= 1:
-        t = _kth(a, k)
-        if torch.equal(got, a >= t):
-            return ("weights equal to the threshold were kept: use `>` (strictly greater keeps), "
-                    "not `>=`. The rule is: keep |w| > threshold, prune |w| <= threshold.")
-        if torch.equal(got, w > _kth(w, k)) or torch.equal(got, w > t) or torch.equal(got, w >= _kth(w, k)):
-            return ("large negative weights were pruned: you forgot `abs`. Magnitude means |w|: "
-                    "use `weight.abs()` both to find the threshold and to compare.")
-        if torch.equal(got, ~want) or torch.equal(got, a <= t):
-            return ("the mask is inverted: True must mean *keep*. Return `weight.abs() > threshold` "
-                    "(the big weights), not the pruned ones.")
-    if n - k >= 1 and torch.equal(got, a > _kth(a, n - k)) and k != n - k:
-        return (f"you pruned {pruned} of {n} weights, i.e. you treated `sparsity` as the fraction to *keep*. "
-                f"sparsity = {sparsity} is the fraction to remove: prune round(sparsity * numel) = {k}.")
-    if pruned == k + 1:
-        return (f"one weight too many was pruned ({pruned} instead of {k}). `torch.kthvalue(x, k)` counts "
-                "from 1: the k-th smallest is the threshold itself, and `<=` prunes exactly k weights.")
-    if pruned == k - 1:
-        return (f"one weight too few was pruned ({pruned} instead of {k}). `torch.kthvalue(x, k)` counts "
-                "from 1 (k, not k + 1, is the index of the k-th smallest).")
-    if pruned == math.floor(sparsity * n) != k or pruned == math.ceil(sparsity * n) != k:
-        return (f"you pruned {pruned} weights; round(sparsity * numel) = round({sparsity * n:g}) = {k}. "
-                "Use `round(...)`, not int()/floor/ceil.")
-    if pruned == k:
-        return ("the right number of weights was pruned, but not the smallest ones. Prune the entries with the "
-                "smallest |w| (threshold = the k-th smallest |w|).")
-    return f"it prunes {pruned} of {n} weights; expected {k} (round(sparsity * numel)), those with the smallest |w|."
+    a = w.detach().abs()
+    if pruned == k and k and bool((a[~got].max() > a[got].min()) if got.any() else False):
+        return (f"The right number of weights was pruned ({k}), but not the smallest ones. Prune the "
+                "entries with the smallest |w| (threshold = the k-th smallest |w|).")
+    if pruned != k and not _same_mask(got, ref.magnitude_prune(w, s)):
+        return (f"It prunes {pruned} of {n} weights; expected the {k} (= round(sparsity * numel)) with "
+                "the smallest |w|, plus any tied with the k-th smallest.")
+    return None
+
+
+def _magnitude_cases() -> list[tuple[torch.Tensor, float]]:
+    five = torch.tensor([0.3, -1.2, 0.05, 2.0, -0.7])
+    ties = torch.tensor([0.5, -0.5, 0.5, 2.0, -3.0, 0.25, 4.0, 1.0])
+    cases = [
+        (five, 0.5),  # k = round(2.5) = 2; a quantile's interpolation prunes 3
+        (five, 0.7),  # k = round(3.5) = 4; int() gives 3, a quantile 3
+        (torch.tensor([-2.0]), 0.0),  # one weight, sparsity 0
+        (torch.tensor([-5.0, 0.1, -4.0, 0.2, 3.0, -0.3, 2.0, 0.4]), 0.5),  # big negative weights
+        (ties, 0.375),  # k = 3, three weights tied at the threshold 0.5: four pruned
+        (ties.flip(0), 0.375),  # the same ties in the other order
+        (torch.tensor([0.5, -0.5, 0.5, -0.5]), 0.5),  # all tied: all pruned
+        (torch.zeros(6), 0.5),  # all zero: all pruned
+        (_tie_free((10,), 1), 0.37),  # round(3.7) = 4, int() = 3
+        (_tie_free((10,), 6), 0.33),  # round(3.3) = 3, ceil = 4
+        (_tie_free((4, 5), 5), 0.6),  # 2-D: len(weight) = 4 rows, numel = 20
+        (_tie_free((5, 4), 4), 0.0),  # sparsity 0 keeps everything
+        (_tie_free((30, 20), 2), 0.9),
+        (_tie_free((6, 3, 5, 5), 3), 0.66),  # a conv weight
+    ]
+    cases += [(torch.randn(40, 25, generator=torch.Generator().manual_seed(10 + i)), s)
+              for i, s in enumerate((0.1, 0.5, 0.8, 0.95, 0.99))]
+    torch.manual_seed(7)
+    cases.append((nn.Linear(8, 4).weight, 0.5))  # a Parameter that requires grad: don't touch it
+    return cases
+
+
+def _crash_at_k0(exc: CheckFailed, w: torch.Tensor, s: float) -> None:
+    """A crash on a case with k == 0 (kthvalue(k=0)) is the sparsity-0 mistake: say so."""
+    cause = exc.__cause__
+    if cause is None or round(s * w.numel()) != 0:
+        raise exc
+    raise CheckFailed(f"magnitude_prune({_show(w)}, {s}) raised {type(cause).__name__}: {cause}\n"
+                      f"Here k = round({s} * {w.numel()}) = 0: nothing is pruned. torch.kthvalue needs "
+                      "k >= 1, so handle k == 0 first: return torch.ones_like(weight, dtype=torch.bool).") from cause
 
 
 def check_magnitude_prune(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> None:
-    """``fn(weight, sparsity)``: boolean keep-mask, prunes the round(sparsity*numel) smallest |w|, ``>`` keeps."""
-    cases: list[tuple[str, torch.Tensor, float]] = [
-        ("a tensor with big negative weights", torch.tensor([-5.0, 0.1, -4.0, 0.2, 3.0, -0.3, 2.0, 0.4]), 0.5),
-        ("a tensor with ties at the threshold", torch.tensor([0.5, -0.5, 0.5, 2.0, -3.0, 0.25, 4.0, 1.0]), 0.375),
-        ("a 10-entry tensor where round() and int() differ", _tie_free((10,), 1), 0.37),
-        ("a 2-D weight", _tie_free((30, 20), 2), 0.9),
-        ("a conv weight", _tie_free((6, 3, 5, 5), 3), 0.66),
-    ]
-    cases += [(f"random weight #{i}", torch.randn(40, 25, generator=torch.Generator().manual_seed(10 + i)), s)
-              for i, s in enumerate((0.1, 0.5, 0.8, 0.95, 0.99))]
-    for what, w, s in cases:
-        before = w.clone()
-        got = _bool_mask(call(fn, w, s, exercise="magnitude_prune"), "magnitude_prune", w)
-        if not torch.equal(w, before):
-            fail(f"magnitude_prune changed its input ({what}). Build a new mask; don't zero the weight in place.")
-        if not torch.equal(got, ref.magnitude_prune(w, s)):
-            fail(f"magnitude_prune on {what} at sparsity {s}: " + _magnitude_diagnosis(got, w, s))
-    w = _tie_free((5, 4), 4)
-    got = _bool_mask(call(fn, w, 0.0, exercise="magnitude_prune"), "magnitude_prune", w)
-    if not got.all():
-        fail("sparsity 0 must keep every weight. torch.kthvalue needs k >= 1: handle k == 0 first "
-             "(return torch.ones_like(weight, dtype=torch.bool)).")
-    layer = nn.Linear(8, 4)
-    got = call(fn, layer.weight, 0.5, exercise="magnitude_prune")
-    if isinstance(got, torch.Tensor) and got.requires_grad:
-        fail("the mask carries autograd history (requires_grad=True); compute it from `weight.detach()`.")
-    passed(f"magnitude_prune keeps |w| > threshold and prunes exactly round(sparsity * numel) weights "
-           f"on {len(cases) + 1} tensors (ties, negatives, conv weights, sparsity 0).")
+    """``fn(weight, sparsity)``: bool keep-mask, prunes the round(sparsity*numel) smallest |w| and ties, ``>`` keeps."""
+    cases = _magnitude_cases()
+    expected = [ref.magnitude_prune(w, s) for w, s in cases]
+    results: list[torch.Tensor] = []
+    for (w, s), want in zip(cases, expected):
+        try:
+            got = call_unchanged(fn, w, s, exercise="magnitude_prune")
+        except CheckFailed as exc:
+            if any(not _same_mask(g, e) for g, e in zip(results, expected)):
+                break  # a crash after wrong answers: the wrong answers say more
+            _crash_at_k0(exc, w, s)
+        results.append(_mask_of(got, f"magnitude_prune({_show(w)}, {s})", w))
+    if all(_same_mask(g, e) for g, e in zip(results, expected)):
+        passed(f"magnitude_prune prunes round(sparsity * numel) weights and ties on {len(cases)} tensors.")
+        return
+    i = _first_failing(results, expected)
+    (w, s), got = cases[i], results[i]
+    shown = _mask_mismatch("magnitude_prune", f"{_show(w)}, {s}", expected[i], got)
+    why = _explain(results, cases, _magnitude_mistakes) or _explain_failing(
+        results, expected, cases, _magnitude_mistakes) or _magnitude_count_hint(got, w, s)
+    fail(f"{shown}\n{why}" if why else shown)
 
 
 # --------------------------------------------------------------------------- exercise: threshold_prune
 
 
-def _tie_at_threshold(g: torch.Generator) -> tuple[torch.Tensor, float]:
-    """Weights and a quality such that one |w| equals ``quality * w.std()`` exactly in float32."""
-    w = torch.randn(60, generator=g)
-    std = w.std()
-    for i in range(w.numel()):
-        q = float(w[i].abs() / std)
-        if (w.abs() == q * std).sum() == 1 and bool(w[i].abs() == q * std):
-            return w, q
-    raise RuntimeError("no exact tie found")  # pragma: no cover (fixed seed)
+def _threshold_cases() -> list[tuple[torch.Tensor, float]]:
+    g = torch.Generator().manual_seed(0)
+    w_neg = torch.cat([torch.randn(200, generator=g) * 0.05, torch.tensor([-0.4, -0.3, 0.35])]).reshape(7, 29)
+    cases = [
+        # small integer layers whose std is exact in any precision, so the ties are exact too
+        (torch.tensor([3.0, -3.0, -3.0, 1.0, -3.0, -1.0, -1.0, -1.0, -1.0]), 0.5),  # std 2: |w| = 1 tie
+        (torch.tensor([5.0, -1.0, -1.0, 3.0, -1.0, 1.0, 1.0, 1.0, 1.0]), 1.5),  # std 2: |w| = 3 tie
+        (torch.tensor([1.0, -1.0, 7.0, -7.0]), 0.2),  # population std 5: a tie for that one
+        (torch.tensor([0.0, 0.0, 0.0, 0.0, 2.0, -2.0, 4.0, -4.0, 0.0, 0.0]), 0.9),  # an already pruned layer
+        (torch.tensor([0.0, 0.0, 2.0, -1.0, 0.0, 3.0]), 0.0),  # quality 0 prunes only exact zeros
+        (torch.zeros(4), 1.0),  # all zero: std 0, nothing is > 0
+        (torch.full((4,), 0.5), 1.0),  # all equal: std 0, everything is > 0
+        (w_neg, 1.0),  # large negative weights
+    ]
+    cases += [(torch.randn(30, 20, generator=g) * scale, q)
+              for scale, q in [(0.01, 0.5), (0.1, 1.0), (1.0, 1.5), (0.05, 2.0), (3.0, 0.0)]]
+    cases += [(torch.randn(30, 20, generator=g) * 0.1 + 0.3, 1.0),  # a layer with a large mean
+              (torch.randn(6, 3, 5, 5, generator=g) * 0.2, 0.8)]  # a conv weight
+    return cases
+
+
+def _std(w: torch.Tensor, **kwargs) -> torch.Tensor:
+    return w.std(**kwargs) if w.numel() > 1 else torch.zeros((), dtype=w.dtype)
+
+
+def _threshold_mistakes(w: torch.Tensor, q: float) -> list[tuple[str, Callable[[torch.Tensor], bool]]]:
+    w = w.detach()
+    a, std = w.abs(), _std(w)
+    abs_msg = "Large negative weights were pruned: compare `weight.abs()`, you forgot `abs`."
+    ge = "Weights exactly at quality * std were kept: use `>` (strictly greater keeps)."
+    return [
+        (ge, _is(lambda: a >= q * std)),
+        (ge, _is(lambda: a >= q * w.std(unbiased=False))),
+        (abs_msg, _is(lambda: w > q * std)),
+        (abs_msg, _is(lambda: w >= q * std)),
+        ("You took the std of |w|; the threshold is quality * std of the weights themselves, "
+         "`weight.std()`.", _is(lambda: a > q * a.std())),
+        ("The threshold is quality * std(w), not quality alone: multiply by `weight.std()`.",
+         _is(lambda: a > q)),
+        ("Don't add the mean: the threshold is quality * std(w), around zero.",
+         _is(lambda: a > w.mean() + q * std)),
+        ("Don't add the mean: the threshold is quality * std(w), around zero.",
+         _is(lambda: a > a.mean() + q * std)),
+        ("Use the standard deviation `weight.std()`, not the variance.", _is(lambda: a > q * w.var())),
+        ("That is the root mean square sqrt(mean(w**2)); the std subtracts the mean first: "
+         "`weight.std()`.", _is(lambda: a > q * w.pow(2).mean().sqrt())),
+        ("That is quality * mean(|w|); the threshold is quality * std(w): `weight.std()`.",
+         _is(lambda: a > q * a.mean())),
+        ("The std was taken over the non-zero weights only; it is the std of all the layer's weights, "
+         "zeros included: `weight.std()`.", _is(lambda: a > q * w[w != 0].std())),
+        ("The std was taken per column (dim=0); the threshold is one number per layer: `weight.std()`.",
+         _is(lambda: a > q * w.std(dim=0) if w.dim() > 1 else None)),
+        ("The std was taken per row; the threshold is one number per layer: `weight.std()` with no dim.",
+         _is(lambda: a > q * w.std(dim=-1, keepdim=True) if w.dim() > 1 else None)),
+        ("The std was taken per row; the threshold is one number per layer: `weight.std()` with no dim.",
+         _is(lambda: a > q * w.flatten(1).std(dim=1).reshape(-1, *[1] * (w.dim() - 1))
+             if w.dim() > 2 else None)),
+        ("Multiply: the threshold is quality * std(w), not quality / std(w).",
+         _is(lambda: a > q / std)),
+        ("Multiply: the threshold is quality * std(w), not std(w) / quality.",
+         _is(lambda: a > std / q if q > 0 else None)),
+        ("That is quality * max|w|; the threshold is quality * std(w).", _is(lambda: a > q * a.max())),
+        ("That prunes the fraction `quality` of the weights (magnitude_prune); here the rule is "
+         "keep |w| > quality * std(w).", _is(lambda: ref.magnitude_prune(w, q))),
+        ("The mask is inverted: True must mean keep (|w| > quality * std(w)).",
+         _is(lambda: ~ref.threshold_prune(w, q))),
+        ("The mask is inverted: True must mean keep (|w| > quality * std(w)).", _is(lambda: a < q * std)),
+    ]
 
 
 def check_threshold_prune(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> None:
     """``fn(weight, quality)``: keep ``|w| > quality * std(w)`` ([LW] §4)."""
-    g = torch.Generator().manual_seed(0)
-    w_neg = torch.cat([torch.randn(200, generator=g) * 0.05, torch.tensor([-0.4, -0.3, 0.35])]).reshape(7, 29)
-    tie, q_tie = _tie_at_threshold(g)
-    cases = [("weights with large negative ones", w_neg, 1.0), ("weights with one at the threshold", tie, q_tie)]
-    cases += [(f"random layer #{i}", torch.randn(30, 20, generator=g) * scale, q)
-              for i, (scale, q) in enumerate([(0.01, 0.5), (0.1, 1.0), (1.0, 1.5), (0.05, 2.0), (3.0, 0.0)])]
-    for what, w, q in cases:
-        got = _bool_mask(call(fn, w, q, exercise="threshold_prune"), "threshold_prune", w)
-        want = ref.threshold_prune(w, q)
-        if torch.equal(got, want):
-            continue
-        a, std = w.abs(), w.std()
-        variants = [
-            (a >= q * std, "weights exactly at quality * std were kept: use `>` (strictly greater keeps)."),
-            (w > q * std, "large negative weights were pruned: compare `weight.abs()`, you forgot `abs`."),
-            (a > q * a.std(), "you took the std of |w|; the threshold is quality * std of the weights themselves, `weight.std()`."),
-            (a > q * w.std(unbiased=False), None),
-            (a > torch.full_like(a, float(q)), "the threshold is quality * std(w), not quality alone: multiply by `weight.std()`."),
-            (a > w.mean() + q * std, "don't add the mean: the threshold is quality * std(w) around zero."),
-            (a > q * w.var(), "use the standard deviation `weight.std()`, not the variance."),
-            (~want, "the mask is inverted: True must mean keep (|w| > threshold)."),
-        ]
-        for variant, message in variants:
-            if torch.equal(got, variant):
-                if message is None:  # population std: equal up to the last weight or two, accept
-                    break
-                fail(f"threshold_prune on {what} (quality {q}): {message}")
-        else:
-            fail(f"threshold_prune on {what} (quality {q}) keeps {int(got.sum())} weights; "
-                 f"|w| > quality * std(w) keeps {int(want.sum())}.")
-    passed(f"threshold_prune keeps |w| > quality * std(w) on {len(cases)} layers of different scales.")
+    cases = _threshold_cases()
+    expected = [ref.threshold_prune(w, q) for w, q in cases]
+    # The population std (np.std's default) gives the same cut up to a weight or two: accepted.
+    population = [w.abs() > q * _std(w, unbiased=False) for w, q in cases]
+    results: list[torch.Tensor] = []
+    for (w, q), want in zip(cases, expected):
+        try:
+            got = call_unchanged(fn, w, q, exercise="threshold_prune")
+        except CheckFailed:
+            if any(not _same_mask(g, e) for g, e in zip(results, expected)):
+                break
+            raise
+        results.append(_mask_of(got, f"threshold_prune({_show(w)}, {q})", w))
+    ok = len(results) == len(cases) and (all(_same_mask(g, e) for g, e in zip(results, expected))
+                                         or all(_same_mask(g, e) for g, e in zip(results, population)))
+    if ok:
+        passed(f"threshold_prune keeps |w| > quality * std(w) on {len(cases)} layers (ties, zeros, scales).")
+        return
+    i = _first_failing(results, expected)
+    (w, q), got = cases[i], results[i]
+    shown = _mask_mismatch("threshold_prune", f"{_show(w)}, {q}", expected[i], got)
+    why = _explain(results, cases, _threshold_mistakes) or _explain_failing(
+        results, expected, cases, _threshold_mistakes)
+    if why is None:
+        want = expected[i]
+        why = (f"It keeps {int(got.sum())} of {w.numel()} weights; |w| > quality * std(w) = "
+               f"{q} * {float(_std(w)):.4g} keeps {int(want.sum())}.")
+    fail(f"{shown}\n{why}")
 
 
 # --------------------------------------------------------------------------- exercise: per-layer pruning
+
+
+class _TwoLayers(nn.Module):
+    """A small model with a quiet first layer and a loud second one: a global threshold shows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first = nn.Linear(4, 3)
+        self.second = nn.Linear(3, 2)
+        with torch.no_grad():
+            self.first.weight.copy_(_tie_free((3, 4), 21) * 0.1)
+            self.second.weight.copy_(_tie_free((2, 3), 22) * 3.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.second(F.relu(self.first(x)))
 
 
 def _scaled_lenet(seed: int = 0) -> nn.Module:
@@ -179,51 +435,21 @@ def _scaled_lenet(seed: int = 0) -> nn.Module:
     return model
 
 
-def check_prune_model(fn: Callable[[nn.Module, dict], dict]) -> None:
-    """``fn(model, sparsities)``: per-layer masks ``{name: mask}``; zeros the pruned weights in place."""
-    sparsities = {"fc1": 0.92, "fc2": 0.91, "fc3": 0.74}
-    model = _scaled_lenet()
-    original = copy.deepcopy(model)
-    masks = call(fn, model, dict(sparsities), exercise="prune_model")
-    if not isinstance(masks, dict):
-        fail(f"prune_model returned {type(masks).__name__}; return a dict {{layer_name: keep-mask}}, e.g. {{'fc1': mask, ...}}.")
-    if any(k.endswith("bias") for k in masks):
-        fail("prune_model returned masks for biases; prune only the weights (`layer.weight`), the biases stay.")
-    if set(masks) != set(sparsities):
-        fail(f"prune_model returned masks for {sorted(masks)}; expected one per layer asked for: {sorted(sparsities)}.")
-    layers = prunable_layers(original)
-    want = {n: ref.magnitude_prune(layers[n].weight, s) for n, s in sparsities.items()}
-    got = {n: _bool_mask(masks[n], f"prune_model(...)[{n!r}]", layers[n].weight) for n in sparsities}
-    for name in sparsities:
-        if torch.equal(got[name], want[name]):
-            continue
-        if _global_threshold(original, got) is not None or torch.equal(
-                got[name], ref.global_masks(original, sparsities[name])[name]):
-            fail(f"layer {name} keeps {100 * got[name].float().mean():.1f}% instead of "
-                 f"{100 * (1 - sparsities[name]):.1f}%: you used one global threshold for all layers. Per-layer "
-                 "pruning gives each layer its own threshold from its own weights: call "
-                 "magnitude_prune(layer.weight, sparsities[name]) for each layer.")
-        fail(f"the mask of {name} keeps {int(got[name].sum())} weights; magnitude_prune(model.{name}.weight, "
-             f"{sparsities[name]}) keeps {int(want[name].sum())}.")
-    pruned_layers = prunable_layers(model)
-    for name, mask in want.items():
-        w = pruned_layers[name].weight
-        if not (w[~mask] == 0).all():
-            fail(f"the pruned weights of {name} are not zero in the model: multiply in place, "
-                 "`with torch.no_grad(): layer.weight.mul_(mask)`.")
-        if not torch.equal(w[mask], layers[name].weight[mask]):
-            fail(f"the kept weights of {name} changed; only the pruned ones may become zero.")
-        if not torch.equal(pruned_layers[name].bias, layers[name].bias):
-            fail(f"the bias of {name} changed; biases are not pruned.")
-    passed("prune_model gives each layer its own threshold, zeros exactly the pruned weights and leaves the biases.")
+def _prune_model_cases() -> list[tuple[nn.Module, dict[str, float]]]:
+    torch.manual_seed(3)
+    return [
+        (_TwoLayers(), {"first": 0.5, "second": 0.5}),
+        (_scaled_lenet(), {"fc1": 0.92, "fc2": 0.91, "fc3": 0.74}),
+        (LeNet5(), {"fc1": 0.92, "conv1": 0.34}),  # conv2 and fc2 are not pruned
+    ]
 
 
 def _global_threshold(model: nn.Module, masks: dict) -> torch.Tensor | None:
     """The single |w| cut that would explain all of ``masks`` at once, if there is one."""
     layers = prunable_layers(model)
     try:
-        pruned = torch.cat([layers[n].weight.abs()[~m.bool()] for n, m in masks.items()])
-        kept = torch.cat([layers[n].weight.abs()[m.bool()] for n, m in masks.items()])
+        pruned = torch.cat([layers[n].weight.detach().abs()[~m] for n, m in masks.items()])
+        kept = torch.cat([layers[n].weight.detach().abs()[m] for n, m in masks.items()])
     except (KeyError, RuntimeError, IndexError, TypeError):
         return None
     if pruned.numel() and kept.numel() and kept.min() > pruned.max():
@@ -231,13 +457,141 @@ def _global_threshold(model: nn.Module, masks: dict) -> torch.Tensor | None:
     return None
 
 
+def _prune_model_once(fn: Callable, model: nn.Module, sparsities: dict[str, float]) -> None:
+    """One case of check_prune_model: the masks, the weights after, the parameters themselves."""
+    name = type(model).__name__
+    original = copy.deepcopy(model)
+    before = {n: l.weight for n, l in prunable_layers(model).items()}
+    params = {n: p for n, p in model.named_parameters()}
+    masks = call_unchanged(fn, model, sparsities, exercise="prune_model", may_change=(0,))
+    call_text = f"prune_model({name}(), {sparsities})"
+    if isinstance(masks, nn.Module):
+        fail(f"{call_text} returned the model; return the masks, a dict {{layer_name: keep-mask}}.")
+    if not isinstance(masks, dict):
+        fail(f"{call_text} returned {type(masks).__name__}; return a dict {{layer_name: keep-mask}}, "
+             "e.g. {'fc1': mask, ...}.")
+    keys = set(masks)
+    if any(isinstance(k, str) and k.endswith(".weight") for k in keys):
+        fail(f"{call_text} returned masks keyed {sorted(map(str, keys))}; key them by layer name "
+             f"({sorted(sparsities)}), as in `sparsities`.")
+    if any(isinstance(k, str) and k.endswith("bias") for k in keys):
+        fail(f"{call_text} returned masks for biases; prune only the weights (`layer.weight`), the "
+             "biases stay.")
+    if keys != set(sparsities):
+        extra = " Prune only the layers named in `sparsities`." if keys > set(sparsities) else ""
+        fail(f"{call_text} returned masks for {sorted(map(str, keys))}; expected one per layer asked "
+             f"for: {sorted(sparsities)}.{extra}")
+    layers = prunable_layers(original)
+    got = {n: _mask_of(masks[n], f"{call_text}[{n!r}]", layers[n].weight, verb="is") for n in sparsities}
+    # the masks
+    want = {n: ref.magnitude_prune(layers[n].weight, s) for n, s in sparsities.items()}
+    after = prunable_layers(model)
+    for n in sparsities:
+        if _same_mask(got[n], want[n]):
+            continue
+        w0, w1, s = layers[n].weight.detach(), after[n].weight.detach(), sparsities[n]
+        shown = (f"{call_text}[{n!r}] keeps {int(got[n].sum())} of {got[n].numel()} weights; "
+                 f"expected {int(want[n].sum())}." if got[n].numel() > 12 else
+                 f"{call_text}[{n!r}] is {got[n].tolist()}; expected {want[n].tolist()}.")
+        if _global_threshold(original, got) is not None or _same_mask(
+                got[n], ref.global_masks(original, s, layers=list(sparsities))[n]):
+            fail(f"The mask of {n} keeps {100 * got[n].float().mean():.1f}% of its weights instead of "
+                 f"{100 * (1 - s):.1f}%: you used one global threshold for all layers.\nPer-layer pruning "
+                 "gives each layer its own threshold from its own weights: call "
+                 "magnitude_prune(layer.weight, sparsities[name]) for each layer.")
+        if _same_mask(got[n], w1 > 0) or _same_mask(got[n], (w0 * want[n]) > 0):
+            fail(f"{shown}\nThe mask of {n} marks its negative kept weights as pruned: `weight > 0` forgot "
+                 "abs. Return the masks magnitude_prune gave (or `weight != 0` after zeroing).")
+        why = next((m for m, p in _magnitude_mistakes(w0, s) if _holds(p, got[n])), None)
+        fail(f"{shown}\n{why}" if why else shown)
+    # the model
+    for n, layer in after.items():
+        if layer.weight is not before[n]:
+            fail(f"{call_text}\nreplaced {n}.weight with a new tensor or nn.Parameter: an optimizer built "
+                 "before still holds the old one and trains it, not your pruned weights.\nChange the "
+                 "weights in place: `with torch.no_grad(): layer.weight.mul_(mask)`.")
+    for pname, p in model.named_parameters():
+        if pname in params and p is not params[pname]:
+            fail(f"{call_text} replaced the parameter {pname}; change the weights in place "
+                 "(`layer.weight.mul_(mask)` under torch.no_grad()).")
+    if all(torch.equal(after[n].weight, layers[n].weight) for n in sparsities):
+        fail(f"After {call_text}\nthe pruned weights are not zero in the model: zero them in place, "
+             "`with torch.no_grad(): layer.weight.mul_(mask)`, in the model you were given (not a copy).")
+    for n, mask in want.items():
+        w = after[n].weight.detach()
+        w0 = layers[n].weight.detach()
+        if torch.equal(w, w0 * ~mask):
+            fail(f"After {call_text}\nthe kept weights of {n} are zero and the pruned ones kept: "
+                 "multiply by the mask (True = keep), not by ~mask.")
+        if not bool((w[~mask] == 0).all()):
+            fail(f"After {call_text}\n{int((w[~mask] != 0).sum())} pruned weights of {n} are not zero in "
+                 "the model: multiply in place, `with torch.no_grad(): layer.weight.mul_(mask)`.")
+        if not torch.equal(w[mask], w0[mask]):
+            fail(f"After {call_text}\nthe kept weights of {n} changed; only the pruned ones may become zero.")
+    for pname, p in original.named_parameters():
+        now = dict(model.named_parameters())[pname]
+        layer_name, _, kind = pname.rpartition(".")
+        if kind == "weight" and layer_name in sparsities:
+            continue
+        if not torch.equal(now, p):
+            what = "biases are not pruned" if kind == "bias" else "only the layers in `sparsities` are pruned"
+            fail(f"After {call_text}\nthe parameter {pname} changed; {what}.")
+
+
+def check_prune_model(fn: Callable[[nn.Module, dict], dict]) -> None:
+    """``fn(model, sparsities)``: per-layer masks ``{name: mask}``; zeros the pruned weights in place."""
+    for model, sparsities in _prune_model_cases():
+        _prune_model_once(fn, model, sparsities)
+    passed("prune_model: a threshold per layer, pruned weights zeroed in place, biases left alone.")
+
+
 # --------------------------------------------------------------------------- exercise: a masked SGD step
 
+_STEP_VARIANTS = ("right", "mask_before_step", "grad_only", "no_mask", "no_zero_grad", "positive_before",
+                  "positive_after", "sum_loss", "nll_loss")
 
-def _step_variants(model, masks, opt_state, x, y):
-    """Weights after one step of each way to write it (from identical starting states)."""
+
+def _masked_step_setup():
+    """LeNet-300-100 after 3 SGD steps (momentum built up), then pruned; the masks not in layer order."""
+    torch.manual_seed(0)
+    model = LeNet300100()
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(32, 1, 28, 28, generator=g), torch.randint(0, 10, (32,), generator=g)
+    opt = _SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-3)
+    for _ in range(3):  # build up momentum before pruning: the buffers now push every weight
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    masks = ref.prune_model(model, {"fc3": 0.5, "fc1": 0.9, "fc2": 0.8})  # not in the layers' order
+    return model, masks, opt, x, y
+
+
+class _SGD(torch.optim.SGD):
+    """torch.optim.SGD with a one-line repr, for messages that show the arguments."""
+
+    def __repr__(self) -> str:
+        group = self.param_groups[0]
+        return f"SGD(lr={group['lr']}, momentum={group['momentum']}, weight_decay={group['weight_decay']})"
+
+
+class _Variants(dict):
+    """Weights (and losses) after one step of each way to write it, computed when first asked for."""
+
+    def __init__(self, model, masks, opt_state, x, y):
+        super().__init__()
+        stale = [None if p.grad is None else p.grad.clone() for p in model.parameters()]  # deepcopy drops .grad
+        self.start = (copy.deepcopy(model), masks, copy.deepcopy(opt_state), x, y, stale)
+
+    def __missing__(self, key: str):
+        variant = next(v for v in _STEP_VARIANTS if key == v or key.startswith(v + "_") and key != v)
+        self.update(_step_variants(*self.start, variants=(variant,)))
+        return self[key]
+
+
+def _step_variants(model, masks, opt_state, x, y, stale, variants=_STEP_VARIANTS):
+    """Weights after one step of each way to write it (from identical starting states), and the losses."""
     results = {}
-    for variant in ("right", "mask_before_step", "grad_only", "no_mask", "no_zero_grad"):
+    for variant in variants:
         m = copy.deepcopy(model)
         opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-3)
         opt.load_state_dict(copy.deepcopy(opt_state))
@@ -245,70 +599,112 @@ def _step_variants(model, masks, opt_state, x, y):
         if variant != "no_zero_grad":
             opt.zero_grad()
         else:  # the gradients of the last step are still there, and accumulate
-            for p, p0 in zip(m.parameters(), model.parameters()):
-                p.grad = None if p0.grad is None else p0.grad.clone()
+            for p, g in zip(m.parameters(), stale):
+                p.grad = None if g is None else g.clone()
         if variant == "mask_before_step":
             ref.apply_masks(m, masks)
-        loss = F.cross_entropy(m(x), y)
+        positive = {n: layers[n].weight.detach() > 0 for n in masks}
+        out = m(x)
+        loss = {"sum_loss": lambda: F.cross_entropy(out, y, reduction="sum"),
+                "nll_loss": lambda: F.nll_loss(out, y)}.get(variant, lambda: F.cross_entropy(out, y))()
         loss.backward()
         if variant == "grad_only":
             for n, mask in masks.items():
                 layers[n].weight.grad.mul_(mask)
         opt.step()
-        if variant in ("right", "no_zero_grad"):
+        if variant in ("right", "no_zero_grad", "sum_loss", "nll_loss"):
             ref.apply_masks(m, masks)
+        if variant == "positive_before":
+            ref.apply_masks(m, positive)
+        if variant == "positive_after":
+            ref.apply_masks(m, {n: layers[n].weight.detach() > 0 for n in masks})
         results[variant] = {n: l.weight.detach().clone() for n, l in layers.items()}
+        if variant == "right":
+            with torch.no_grad():
+                results["right_loss_after"] = F.cross_entropy(m(x), y).item()
+        results[variant + "_loss"] = loss.item()
     return results
+
+
+def _loss_value(loss: Any) -> float:
+    if isinstance(loss, torch.Tensor):
+        if loss.requires_grad or loss.grad_fn is not None:
+            fail("masked_step returned the loss tensor, which still carries its autograd graph (it keeps "
+                 "the whole batch's activations alive).\nReturn loss.item(), a Python float.")
+        fail(f"masked_step returned a tensor of shape {tuple(loss.shape)}; return the loss as a Python "
+             "float: loss.item().")
+    if loss is None:
+        fail("masked_step returned None; return the loss of the batch as a Python float (loss.item()).")
+    return as_float(loss, "The value masked_step returned")
 
 
 def check_masked_step(fn: Callable) -> None:
     """``fn(model, masks, optimizer, x, y)``: one SGD step, then the pruned weights back at exactly 0; returns the loss."""
-    torch.manual_seed(0)
-    model = LeNet300100()
-    g = torch.Generator().manual_seed(1)
-    x, y = torch.randn(32, 1, 28, 28, generator=g), torch.randint(0, 10, (32,), generator=g)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-3)
-    for _ in range(3):  # build up momentum before pruning: the buffers now push every weight
-        opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-    masks = ref.prune_model(model, {"fc1": 0.9, "fc2": 0.8, "fc3": 0.5})
-    expected = _step_variants(model, masks, opt.state_dict(), x, y)
-    want_loss = F.cross_entropy(model(x), y).item()
+    model, masks, opt, x, y = _masked_step_setup()
+    expected = _Variants(model, masks, opt.state_dict(), x, y)
+    want_loss = expected["right_loss"]
     before = {n: l.weight.detach().clone() for n, l in prunable_layers(model).items()}
-    loss = call(fn, model, masks, opt, x, y, exercise="masked_step")
-    got = {n: l.weight.detach() for n, l in prunable_layers(model).items()}
+    params = list(model.parameters())
+    weights = {n: l.weight for n, l in prunable_layers(model).items()}
+    momentum = [opt.state[p]["momentum_buffer"].clone() for p in params]
+    loss = call_unchanged(fn, model, masks, opt, x, y, exercise="masked_step", may_change=(0, 2))
+    loss_value = _loss_value(loss)
+    layers = prunable_layers(model)
+    for n, layer in layers.items():
+        if n not in weights or layer.weight is not weights[n]:
+            fail(f"masked_step replaced {n}.weight with a new tensor or nn.Parameter. The optimizer still "
+                 "holds the old one, so the next step trains weights the model no longer uses.\nChange the "
+                 "weights in place: `with torch.no_grad(): layer.weight.mul_(mask)`.")
+    got = {n: l.weight.detach() for n, l in layers.items()}
     if all(torch.equal(got[n], before[n]) for n in got):
-        fail("no weight changed: call `optimizer.step()` (after `loss.backward()`).")
+        fail("No weight changed: call `optimizer.step()` (after `loss.backward()`).")
+
+    def same(variant: str, atol: float = 1e-6) -> bool:
+        return all(torch.allclose(got[n], expected[variant][n], atol=atol) for n in got)
+
     revived = {n: int((got[n][~m] != 0).sum()) for n, m in masks.items()}
     if any(revived.values()):
-        name = max(revived, key=revived.get)
-
-        def same(v):
-            return all(torch.allclose(got[n], expected[v][n], atol=1e-6) for n in got)
-
+        n = max(revived, key=revived.get)
+        head = f"{revived[n]} pruned weights of {n} are nonzero after the step"
         if same("mask_before_step") or same("no_mask"):
-            fail(f"{revived[name]} pruned weights of {name} are nonzero after the step: the masks were applied "
-                 "*before* optimizer.step(), or never. The step moves pruned weights again (momentum and weight "
-                 "decay), so reapply the masks *after* optimizer.step(): `weight.mul_(mask)` under torch.no_grad().")
+            fail(f"{head}: the masks were applied *before* optimizer.step(), or never.\nThe step moves "
+                 "pruned weights again (their gradient and the momentum buffer), so reapply the masks "
+                 "*after* optimizer.step(): `weight.mul_(mask)` under torch.no_grad().")
+        if same("positive_before") or same("positive_after"):
+            fail(f"{head}: you masked with `weight > 0`, which forgot abs (and keeps revived weights).\n"
+                 "Apply the masks you were given after optimizer.step(): layers[name].weight.mul_(masks[name]).")
         if same("grad_only"):
-            fail(f"{revived[name]} pruned weights of {name} are nonzero: masking the gradients is not enough, "
-                 "the momentum buffer and weight decay still move pruned weights. Reapply the masks to the "
-                 "weights after optimizer.step().")
-        fail(f"{revived[name]} pruned weights of {name} are nonzero after your step; reapply the masks after optimizer.step().")
-    if not all(torch.allclose(got[n], expected["right"][n], atol=1e-5) for n in got):
-        if all(torch.allclose(got[n], expected["no_zero_grad"][n], atol=1e-5) for n in got):
-            fail("the step used stale gradients: call `optimizer.zero_grad()` before `loss.backward()`.")
-        fail("the pruned weights stay zero, but the kept weights differ from one SGD step on "
-             "cross_entropy(model(x), y) with the given optimizer. Use that optimizer; don't re-create it.")
-    try:
-        loss_value = float(loss)
-    except (TypeError, ValueError):
-        fail(f"masked_step returned {type(loss).__name__}; return the loss as a number (`loss.item()`).")
+            fail(f"{head}: masking the gradients is not enough, the momentum buffer from before the "
+                 "pruning still moves pruned weights.\nReapply the masks to the weights after "
+                 "optimizer.step().")
+        fail(f"{head}; reapply every mask to its layer's weight after optimizer.step() "
+             "(prunable_layers(model)[name] is the layer of masks[name]).")
+    if not same("right", 1e-5):
+        if same("positive_before", 1e-5) or same("positive_after", 1e-5):
+            fail("Kept negative weights became zero: you masked with `weight > 0`, which forgot abs.\n"
+                 "Apply the masks you were given: layers[name].weight.mul_(masks[name]).")
+        if same("no_zero_grad", 1e-5):
+            fail("The step used stale gradients: call `optimizer.zero_grad()` before `loss.backward()`.")
+        if same("sum_loss", 1e-5) or math.isclose(loss_value, expected["sum_loss_loss"], rel_tol=1e-4):
+            fail("The loss is summed over the batch (reduction='sum'); use the mean, "
+                 "F.cross_entropy(model(x), y).")
+        if same("nll_loss", 1e-5) or math.isclose(loss_value, expected["nll_loss_loss"], rel_tol=1e-4):
+            fail("F.nll_loss needs log-probabilities; the model returns logits. Use "
+                 "F.cross_entropy(model(x), y).")
+        buffers = [opt.state.get(p, {}).get("momentum_buffer") for p in params]
+        if all(isinstance(m, torch.Tensor) and torch.equal(m, b) for m, b in zip(buffers, momentum)):
+            fail("The weights moved but the optimizer you were given did not step (its momentum is "
+                 "unchanged). Use that optimizer; don't create a new one.")
+        fail("The pruned weights stay zero, but the kept weights differ from one SGD step on "
+             "cross_entropy(model(x), y) with the given optimizer.\nUse that optimizer, step once, "
+             "don't re-create it.")
     if not math.isclose(loss_value, want_loss, rel_tol=1e-4):
-        fail(f"masked_step returned {loss_value:.4f}; return the loss of the batch before the step ({want_loss:.4f}).")
-    passed("after your step the pruned weights are exactly 0.0 even with momentum and weight decay, "
-           "and the kept weights moved by one SGD step.")
+        if math.isclose(loss_value, expected["right_loss_after"], rel_tol=1e-4):
+            fail(f"masked_step returned {loss_value:.4f}, the loss after the step; return the loss of the "
+                 f"batch computed for the step ({want_loss:.4f}).")
+        fail(f"masked_step returned {loss_value:.4f}; return the loss of the batch before the step "
+             f"({want_loss:.4f}), loss.item().")
+    passed("masked_step: one SGD step, and the pruned weights are exactly 0.0 again (momentum too).")
 
 
 # --------------------------------------------------------------------------- exercise: iterative pruning
@@ -317,18 +713,29 @@ def check_masked_step(fn: Callable) -> None:
 class _FakeRetrain:
     """A stand-in for retraining: nudges the surviving weights, keeps the masks, and records each round."""
 
-    def __init__(self):
+    def __init__(self, model: nn.Module):
+        self.model = model
         self.rounds: list[dict] = []
+        self.other_model = False
 
-    def __call__(self, model, masks):
+    def __call__(self, model=None, masks=None, *args, **kwargs):
+        if not isinstance(model, nn.Module):
+            raise CheckFailed(f"retrain was called with {type(model).__name__} as its first argument; "
+                              "call retrain(model, masks).")
+        if not isinstance(masks, dict):
+            raise CheckFailed(f"retrain was called with {type(masks).__name__} as masks; call "
+                              "retrain(model, masks) with the dict {layer_name: mask} of the round.")
+        if model is not self.model:
+            self.other_model = True
         layers = prunable_layers(model)
-        record = {"masks": {}, "zeroed": True, "kept": {}}
-        for name, mask in (masks or {}).items():
-            mask = torch.as_tensor(mask).bool()
-            record["masks"][name] = mask.clone()
-            w = layers[name].weight
-            record["kept"][name] = int(mask.sum())
-            record["zeroed"] &= bool((w.detach()[~mask] == 0).all())
+        record = {"masks": {}, "zeroed": True, "kept": {}, "positive": bool(masks)}
+        for name, mask in masks.items():
+            record["masks"][name] = mask.detach().clone() if isinstance(mask, torch.Tensor) else mask
+            if name in layers and isinstance(mask, torch.Tensor) and mask.shape == layers[name].weight.shape:
+                keep = mask.detach().bool()
+                record["kept"][name] = int(keep.sum())
+                record["zeroed"] &= bool((layers[name].weight.detach()[~keep] == 0).all())
+                record["positive"] &= bool(torch.equal(keep, layers[name].weight.detach() > 0))
         g = torch.Generator().manual_seed(len(self.rounds))
         with torch.no_grad():
             for name, layer in layers.items():
@@ -337,100 +744,243 @@ class _FakeRetrain:
         self.rounds.append(record)
 
 
+def _schedules(targets: dict[str, float], steps: int) -> list[tuple[list[dict[str, float]], str]]:
+    """Per-round sparsities of the right schedule (first) and of the typical wrong ones, with diagnoses."""
+    def each(f):
+        return [{n: f(s, i) for n, s in targets.items()} for i in range(1, steps + 1)]
+
+    return [
+        (each(lambda s, i: s * i / steps), ""),
+        (each(lambda s, i: s * (i - 1) / steps),
+         "Your rounds are numbered from 0: round 1 pruned nothing and the last round stops short of the "
+         "target.\nUse i = 1, ..., steps: round i prunes to final * i / steps."),
+        (each(lambda s, i: s * (i - 1) / (steps - 1)) if steps > 1 else [],
+         "Round 1 pruned nothing: use i = 1, ..., steps, round i pruning to final * i / steps "
+         "(round 1 already prunes final / steps)."),
+        (each(lambda s, i: s),
+         "Round 1 already pruned to the final sparsity. Iterative pruning climbs: round i of k prunes "
+         "to final * i / k, so the network can adapt between rounds."),
+        (each(lambda s, i: s * (i // steps)),
+         "`i // steps` is integer division: it is 0 until the last round, so the early rounds pruned "
+         "nothing and the last one jumped to the target.\nUse true division: final * i / steps."),
+        (each(lambda s, i: s * i // steps),
+         "`final * i // steps` is floor division: it rounds every round's sparsity down to 0.\nUse "
+         "true division: final * i / steps."),
+        (each(lambda s, i: s / steps),
+         "Every round pruned to final / steps: the sparsity must climb, round i prunes to "
+         "final * i / steps."),
+        (each(lambda s, i: s * (1 - (1 - i / steps) ** 3)),
+         "That is the cubic schedule 1 - (1 - i / steps)**3; here round i prunes to final * i / steps "
+         "(linear)."),
+        (each(lambda s, i: s * i / (steps + 1)),
+         "The last round must reach the target: round i prunes to final * i / steps, "
+         "not / (steps + 1)."),
+        ([{n: s * i / steps for n, s in targets.items()} for i in range(0, steps + 1)],
+         "Rounds run i = 1, ..., steps: round 0 (sparsity 0) is one round too many."),
+        ([{n: s * i / steps for n, s in targets.items()} for i in range(1, steps)],
+         "The loop stops one round early (range(1, steps)): use range(1, steps + 1), so the last round "
+         "reaches the target."),
+    ]
+
+
+def _simulate(initial: nn.Module, schedule: list[dict[str, float]], observed: list[dict] | None = None
+              ) -> _FakeRetrain:
+    """Prune -> fake retrain on a copy of ``initial`` with ``schedule``; stops at the first round that
+    keeps other counts than ``observed`` (when given)."""
+    model = copy.deepcopy(initial)
+    fake = _FakeRetrain(model)
+    for i, sparsities in enumerate(schedule):
+        masks = ref.prune_model(model, sparsities)
+        fake(model, masks)
+        ref.apply_masks(model, masks)
+        if observed is not None and (i >= len(observed) or fake.rounds[i]["kept"] != observed[i]["kept"]):
+            break
+    return fake
+
+
+def _kept(rounds: list[dict]) -> list[dict[str, int]]:
+    return [r["kept"] for r in rounds]
+
+
+def _which_schedule(initial: nn.Module, targets, steps, observed: list[dict]) -> str | None:
+    """The diagnosis of the wrong schedule that gives the kept counts observed, if one does."""
+    for schedule, message in _schedules(targets, steps)[1:]:
+        if len(schedule) == len(observed) and _kept(_simulate(initial, schedule, observed).rounds) == _kept(observed):
+            return message
+    return None
+
+
+class _SmallMLP(nn.Module):
+    """LeNet-300-100's layer names at a tenth of its width: the rounds are checked exactly, and fast."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(196, 30)
+        self.fc2 = nn.Linear(30, 20)
+        self.fc3 = nn.Linear(20, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x.flatten(1))))))
+
+
 def check_iterative_prune(fn: Callable) -> None:
     """``fn(model, final_sparsities, steps, retrain)``: round i of k prunes each layer to ``final * i / k``."""
     targets = {"fc1": 0.92, "fc2": 0.91, "fc3": 0.74}
     steps = 3
     torch.manual_seed(0)
-    model = LeNet300100()
-    reference = copy.deepcopy(model)
-    one_shot = {n: int(m.sum()) for n, m in ref.layer_masks(reference, targets).items()}
-    fake, ref_fake = _FakeRetrain(), _FakeRetrain()
-    result = call(fn, model, dict(targets), steps, fake, exercise="iterative_prune")
-    ref_masks = ref.iterative_prune(reference, targets, steps, ref_fake, schedule="linear")
+    model = _SmallMLP()
+    initial = copy.deepcopy(model)
+    fake = _FakeRetrain(model)
+    result = call_unchanged(fn, model, targets, steps, fake, exercise="iterative_prune", may_change=(0, 3))
+    reference = _simulate(initial, _schedules(targets, steps)[0][0])
+    ref_masks = {n: reference.rounds[-1]["masks"][n] for n in targets}  # the masks of the last round
     numel = {n: l.weight.numel() for n, l in prunable_layers(model).items()}
+    if fake.other_model:
+        fail("retrain was called with a different model than the one passed in: prune and retrain "
+             "`model` itself, in place (don't copy it or build a new one).")
     if len(fake.rounds) != steps:
-        fail(f"retrain was called {len(fake.rounds)} times for steps={steps}; call retrain(model, masks) once "
-             "after each prune round.")
-    for i, (got, want) in enumerate(zip(fake.rounds, ref_fake.rounds), start=1):
+        why = _which_schedule(initial, targets, steps, fake.rounds) if all(
+            set(r["kept"]) == set(targets) for r in fake.rounds) else None
+        fail(f"retrain was called {len(fake.rounds)} times for steps={steps}; call retrain(model, masks) "
+             "once after each prune round." + (f"\n{why}" if why else ""))
+    for i, (got, want) in enumerate(zip(fake.rounds, reference.rounds), start=1):
         if set(got["masks"]) != set(targets):
-            fail(f"round {i} passed masks for {sorted(got['masks'])} to retrain; pass one mask per layer of "
-                 f"final_sparsities {sorted(targets)}.")
+            fail(f"Round {i} passed masks for {sorted(map(str, got['masks']))} to retrain; pass one mask per "
+                 f"layer of final_sparsities {sorted(targets)}.")
+        for n in targets:
+            _mask_of(got["masks"][n], f"The mask of {n} that round {i} passed to retrain",
+                     prunable_layers(initial)[n].weight, verb="is")
         if got["kept"] != want["kept"]:
-            first = fake.rounds[0]["kept"]
-            if first == one_shot:
-                fail("round 1 already pruned to the final sparsity. Iterative pruning climbs: round i of k prunes "
-                     "to final * i / k, so the network can adapt between rounds.")
-            if first == {n: numel[n] for n in targets}:
-                fail("round 1 pruned nothing: your rounds are numbered from 0. Use i = 1, ..., steps, so round "
-                     "i prunes to final * i / steps and the last round reaches the target.")
+            if got["positive"]:
+                fail(f"The masks that round {i} passed to retrain are `weight > 0`: that forgot abs, so the "
+                     "negative surviving weights count as pruned.\nPass the masks prune_model returned "
+                     "(or `weight != 0`).")
+            why = _which_schedule(initial, targets, steps, fake.rounds)
             kept = ", ".join(f"{n} {100 * k / numel[n]:.1f}%" for n, k in got["kept"].items())
             want_kept = ", ".join(f"{n} {100 * k / numel[n]:.1f}%" for n, k in want["kept"].items())
-            fail(f"after round {i} the masks keep {kept}; expected {want_kept} (final sparsity * {i}/{steps}).")
+            fail(f"After round {i} of {steps} the masks keep {kept}; expected {want_kept} "
+                 f"(final sparsity * {i}/{steps})." + (f"\n{why}" if why else ""))
         if not got["zeroed"]:
-            fail(f"in round {i} the pruned weights were still nonzero when retrain started: zero them "
+            fail(f"In round {i} the pruned weights were still nonzero when retrain started: zero them "
                  "(apply the masks to the model) before calling retrain.")
-        if not all(torch.equal(got["masks"][n], want["masks"][n]) for n in targets):
-            fail(f"round {i} pruned the right number of weights but not the smallest *current* ones. Prune the "
-                 "retrained model's weights each round, not a copy saved before the first round.")
+        if not all(torch.equal(got["masks"][n].bool(), want["masks"][n]) for n in targets):
+            fail(f"Round {i} pruned the right number of weights but not the smallest *current* ones. Prune "
+                 "the retrained model's weights each round, not a copy saved before the first round (and "
+                 "don't reload it).")
     if not isinstance(result, dict) or set(result) != set(targets):
-        fail("iterative_prune must return the final masks, a dict {layer_name: keep-mask}.")
-    for n in targets:
-        if not torch.equal(torch.as_tensor(result[n]).bool(), ref_masks[n]):
-            fail(f"the returned mask of {n} is not the one of the last round.")
+        got_text = type(result).__name__ if not isinstance(result, dict) else f"a dict of {sorted(result)}"
+        fail(f"iterative_prune returned {got_text}; return the final masks, a dict {{layer_name: "
+             "keep-mask} (those of the last round).")
+    final = {n: _mask_of(result[n], f"The returned mask of {n}", prunable_layers(initial)[n].weight, verb="is")
+             for n in targets}
+    if not all(torch.equal(final[n], ref_masks[n]) for n in targets):
+        for j, r in enumerate(fake.rounds[:-1], start=1):
+            if all(torch.equal(final[n], r["masks"][n].bool()) for n in targets):
+                fail(f"The returned masks are those of round {j}; return the masks of the last round.")
+        fail("The returned masks are not those of the last round; return the masks of the last round.")
     for name, layer in prunable_layers(model).items():
-        if not torch.allclose(layer.weight, prunable_layers(reference)[name].weight, atol=1e-6):
-            fail(f"the weights of {name} differ from prune -> retrain with the survivors kept. Don't re-initialise "
-                 "or reload the weights between rounds ([LW]: keep the surviving weights).")
-    passed(f"iterative_prune climbs to the targets in {steps} rounds, prunes the current weights and "
-           "retrains after every round.")
+        if not torch.allclose(layer.weight, prunable_layers(reference.model)[name].weight, atol=1e-6):
+            if torch.equal(layer.weight, prunable_layers(initial)[name].weight):
+                fail(f"The weights of {name} in the model you were given never changed: prune and retrain "
+                     "that model in place, not a copy.")
+            fail(f"The weights of {name} differ from prune -> retrain with the survivors kept. Don't "
+                 "re-initialise or reload the weights between rounds ([LW]: keep the surviving weights).")
+    passed(f"iterative_prune climbs to the targets in {steps} rounds, pruning the current weights.")
 
 
 # --------------------------------------------------------------------------- exercise: cubic schedule
 
 
-def check_cubic_sparsity(fn: Callable) -> None:
-    """``fn(t, s_i, s_f, t0, n, dt)``: [ZG] ``s_f + (s_i - s_f)(1 - (t - t0)/(n dt))^3``, clamped outside."""
+def _cubic_cases() -> list[tuple]:
     cases = [(t, 0.0, 0.9, 100, 10, 50) for t in (100, 150, 250, 350, 600)]
     cases += [(t, 0.5, 0.95, 0, 4, 25) for t in (0, 10, 50, 99, 100)]
-    cases += [(50, 0.0, 0.9, 100, 10, 50), (700, 0.0, 0.9, 100, 10, 50), (130, 0.5, 0.95, 0, 4, 25)]
-    for args in cases:
-        got = call(fn, *args, exercise="cubic_sparsity")
-        try:
-            value = float(got)
-        except (TypeError, ValueError):
-            fail(f"cubic_sparsity{args} returned {type(got).__name__}; return a float.")
-        want = ref.cubic_sparsity(*args)
-        if math.isclose(value, want, abs_tol=1e-6):
-            continue
-        t, s_i, s_f, t0, n, dt = args
-        def clamp(x):
-            return min(max(x, 0.0), 1.0)
+    cases += [(50, 0.0, 0.9, 100, 10, 50), (700, 0.0, 0.9, 100, 10, 50), (130, 0.5, 0.95, 0, 4, 25),
+              (5, 0.2, 0.8, 10, 3, 2), (13, 0.2, 0.8, 10, 3, 2), (40, 0.2, 0.8, 10, 3, 2),  # before, in, after
+              (7, 0.3, 0.3, 5, 1, 1), (3, 0.1, 0.6, 2, 1, 1),  # s_i == s_f; one pruning step of one step
+              (13, 0.2, 0.8, 10, 10, 2)]  # (t - t0) / n * dt = 0.6 < 1: the precedence slip shows
+    return cases
 
-        p = clamp((t - t0) / (n * dt))
-        wrong = {
-            "square": s_f + (s_i - s_f) * (1 - p) ** 2,
-            "linear": s_f + (s_i - s_f) * (1 - p),
-            "p_cubed": s_f + (s_i - s_f) * (1 - p ** 3),
-            "swapped": s_i + (s_f - s_i) * (1 - p) ** 3,
-            "no_t0": s_f + (s_i - s_f) * (1 - clamp(t / (n * dt))) ** 3,
-            "no_dt": s_f + (s_i - s_f) * (1 - clamp((t - t0) / n)) ** 3,
-            "sign": s_f - (s_i - s_f) * (1 - p) ** 3,
-        }
-        hints = {
-            "square": "the exponent is 3 (cubic), not 2.",
-            "linear": "the factor (1 - progress) is cubed: ** 3.",
-            "p_cubed": "cube (1 - progress), not progress: (1 - (t - t0) / (n * dt)) ** 3.",
-            "swapped": "s_i and s_f are swapped: it is s_f + (s_i - s_f) * (...) ** 3, which starts at s_i and ends at s_f.",
-            "no_t0": "subtract t0: progress is (t - t0) / (n * dt).",
-            "no_dt": "divide by n * dt (the schedule spans n pruning steps of dt training steps each), not by n.",
-            "sign": "the sign is +: s_f + (s_i - s_f) * (...) ** 3.",
-        }
-        for key, w in wrong.items():
-            if math.isclose(value, w, abs_tol=1e-6) and not math.isclose(w, want, abs_tol=1e-6):
-                fail(f"cubic_sparsity{args} = {value:.4f}, expected {want:.4f}: {hints[key]}")
-        if not t0 <= t <= t0 + n * dt:
-            fail(f"cubic_sparsity{args} = {value:.4f}, expected {want:.4f}: outside [t0, t0 + n*dt] clamp the "
-                 "progress to [0, 1], so the sparsity stays at s_i before t0 and at s_f after the end.")
-        fail(f"cubic_sparsity{args} = {value:.4f}, expected {want:.4f} = s_f + (s_i - s_f)(1 - (t - t0)/(n dt))^3.")
-    passed(f"cubic_sparsity follows Zhu & Gupta's schedule on {len(cases)} points, clamped at both ends.")
+
+def _cubic_mistakes(t, s_i, s_f, t0, n, dt) -> list[tuple[str, Callable[[], float]]]:
+    def clamp(x):
+        return min(max(x, 0.0), 1.0)
+
+    def formula(p):
+        return s_f + (s_i - s_f) * (1 - p) ** 3
+
+    raw = (t - t0) / (n * dt)
+    p = clamp(raw)
+    clamp_msg = ("Outside [t0, t0 + n*dt] clamp the progress to [0, 1], so the sparsity stays at s_i "
+                 "before t0 and at s_f after the end.")
+    return [
+        ("The exponent is 3 (cubic), not 2.", lambda: s_f + (s_i - s_f) * (1 - p) ** 2),
+        ("The factor (1 - progress) is cubed: ** 3.", lambda: s_f + (s_i - s_f) * (1 - p)),
+        ("Cube (1 - progress), not progress: (1 - (t - t0) / (n * dt)) ** 3.",
+         lambda: s_f + (s_i - s_f) * (1 - p ** 3)),
+        ("Cube, not cube root: (1 - progress) ** 3.", lambda: s_f + (s_i - s_f) * (1 - p) ** (1 / 3)),
+        ("s_i and s_f are swapped: it is s_f + (s_i - s_f) * (...) ** 3, which starts at s_i and ends "
+         "at s_f.", lambda: s_i + (s_f - s_i) * (1 - p) ** 3),
+        ("The sign is +: s_f + (s_i - s_f) * (...) ** 3.", lambda: s_f - (s_i - s_f) * (1 - p) ** 3),
+        ("s_i is missing: the schedule starts at s_i, s_f + (s_i - s_f) * (...) ** 3.",
+         lambda: s_f - s_f * (1 - p) ** 3),
+    ] + [
+        (message, lambda progress=progress, c=c: formula(c(progress)))
+        for message, progress in [
+            ("You must subtract t0: progress is (t - t0) / (n * dt).", t / (n * dt)),
+            ("Divide by n * dt (the schedule spans n pruning steps of dt training steps each), not by n.",
+             (t - t0) / n),
+            ("`(t - t0) / n * dt` multiplies by dt: write (t - t0) / (n * dt).", (t - t0) / n * dt),
+            ("`//` is floor division: the progress jumps from 0 to 1. Use (t - t0) / (n * dt).",
+             (t - t0) // (n * dt)),
+        ]
+        for c in (clamp, lambda x: x)  # with the clamp, and without it too
+    ] + [
+        (clamp_msg, lambda: formula(raw)),
+        ("After the end the progress must stop at 1: min(progress, 1.0), so the sparsity stays at s_f.",
+         lambda: formula(max(raw, 0.0))),
+        ("Before t0 the progress must stay at 0: max(progress, 0.0), so the sparsity stays at s_i.",
+         lambda: formula(min(raw, 1.0))),
+        ("Clamp the progress to [0, 1], not the sparsity to [0, 1].", lambda: clamp(formula(raw))),
+        ("That is the density 1 - s_t; return the sparsity s_t.", lambda: 1 - formula(p)),
+    ] + [(f"You rounded the result to {d} decimals; return it unrounded.", lambda d=d: round(formula(p), d))
+         for d in (1, 2, 3, 4)]
+
+
+def check_cubic_sparsity(fn: Callable) -> None:
+    """``fn(t, s_i, s_f, t0, n, dt)``: [ZG] ``s_f + (s_i - s_f)(1 - (t - t0)/(n dt))^3``, clamped outside."""
+    cases = _cubic_cases()
+    results: list[float] = []
+    for args in cases:
+        try:
+            got = call_unchanged(fn, *args, exercise="cubic_sparsity")
+        except CheckFailed:
+            if any(not math.isclose(g, ref.cubic_sparsity(*a), abs_tol=1e-6) for g, a in zip(results, cases)):
+                break
+            raise
+        if isinstance(got, torch.Tensor):
+            fail(f"cubic_sparsity{args} returned a tensor of shape {tuple(got.shape)}; return a Python "
+                 "float (use Python numbers, min/max, or .item()).")
+        results.append(as_float(got, f"cubic_sparsity{args}"))
+    wrong = [i for i, (g, a) in enumerate(zip(results, cases))
+             if not math.isclose(g, ref.cubic_sparsity(*a), abs_tol=1e-6)]
+    if not wrong:
+        passed(f"cubic_sparsity follows Zhu & Gupta's schedule on {len(cases)} points, clamped at both ends.")
+        return
+    i = wrong[0]
+    shown = mismatch("cubic_sparsity", ", ".join(map(str, cases[i])), round(ref.cubic_sparsity(*cases[i]), 6),
+                     round(results[i], 6))
+    tables = [_cubic_mistakes(*a) for a in cases[: len(results)]]
+    for j, (message, _) in enumerate(tables[0]):
+        def value(k):
+            try:
+                return tables[k][j][1]()
+            except (ZeroDivisionError, ValueError, TypeError, OverflowError):
+                return None
+        if all(value(k) is not None and math.isclose(results[k], value(k), abs_tol=1e-6)
+               for k in range(len(results))):
+            fail(f"{shown}\n{message}")
+    t, s_i, s_f, t0, n, dt = cases[i]
+    if not t0 <= t <= t0 + n * dt:
+        fail(f"{shown}\nOutside [t0, t0 + n*dt] clamp the progress to [0, 1], so the sparsity stays at "
+             "s_i before t0 and at s_f after the end.")
+    fail(f"{shown}\nThe schedule is s_f + (s_i - s_f) * (1 - (t - t0) / (n * dt)) ** 3.")

@@ -21,9 +21,7 @@ the message shows the input, the expected value and the value returned.
 
 from __future__ import annotations
 
-import functools
 import re
-import textwrap
 from typing import Any, Callable
 
 import numpy as np
@@ -31,56 +29,6 @@ import torch
 
 from ... import quantization as ref
 from .core import CheckFailed, as_float, as_int, as_tensor, call, call_unchanged, fail, mismatch, passed
-
-_WIDTH = 100
-_SENTENCE = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<=[.;:])\s+(?=[A-Z(])")
-
-
-def _lines(text: str, first: int) -> list[str]:
-    """``text`` in lines of at most ``_WIDTH`` characters, broken between sentences when it can be."""
-    out: list[str] = []
-    for para in text.split("\n"):
-        indent = para[: len(para) - len(para.lstrip())]
-        line = ""
-        for piece in _SENTENCE.split(para.strip()):
-            width = first if not out else _WIDTH
-            if line and len(line) + 1 + len(piece) <= width:
-                line += " " + piece
-                continue
-            if line:
-                out.append(line)
-            width = first if not out else _WIDTH
-            if len(indent + piece) <= width:
-                line = indent + piece
-            else:
-                wrapped = textwrap.wrap(piece, width - len(indent), break_long_words=False,
-                                        break_on_hyphens=False)
-                out.extend(indent + w for w in wrapped[:-1])
-                line = indent + wrapped[-1]
-        out.append(line)
-    return out
-
-
-def short_lines(check: Callable) -> Callable:
-    """Decorator for a check: its failure message is re-broken into lines of <= 100 characters.
-
-    Lines break between sentences where possible, so the phrase that names a mistake stays on
-    one line. Shared by the checks of notebooks 04 and 05.
-    """
-
-    @functools.wraps(check)
-    def run(*args, **kwargs):
-        try:
-            return check(*args, **kwargs)
-        except CheckFailed as exc:
-            text = str(exc).removeprefix("FAIL: ")
-            tidy = "\n".join(_lines(text, _WIDTH - len("FAIL: ")))
-            if tidy == text:
-                raise
-            raise CheckFailed(tidy) from exc.__cause__
-
-    return run
-
 
 def show(x: torch.Tensor, limit: int = 12) -> str:
     """A small tensor as a short list (4 significant digits), a large one by its shape."""
@@ -239,7 +187,6 @@ def _number_or_channels(fn: Callable, value: Any, what: str, x: torch.Tensor, bi
     fail(f"{shown}: {what} is a {type(value).__name__} of {t.numel()} entries. {_PER_TENSOR}")
 
 
-@short_lines
 def check_linear_quantize(fn: Callable) -> None:
     """``fn(x, bits)`` must return ``(q, scale, zero_point)`` with ``x ≈ scale * (q - zero_point)``."""
     for x, bits, what in _cases():
@@ -451,7 +398,6 @@ def _dequantize_cases() -> list[tuple[torch.Tensor, float, int, str | None]]:
     return small
 
 
-@short_lines
 def check_dequantize(fn: Callable) -> None:
     """``fn(q, scale, zero_point)`` must return ``scale * (q - zero_point)`` as floats."""
     for q, s, z, what in _dequantize_cases():
@@ -497,7 +443,6 @@ def _fake_cases() -> list[tuple[torch.Tensor, int, str | None]]:
     ]
 
 
-@short_lines
 def check_fake_quantize(fn: Callable) -> None:
     """``fn(x, bits)``: the fixed blog "quantize", returning ``x`` after a ``bits``-bit round trip."""
     outs = {}
@@ -565,4 +510,4 @@ def _check_fake_case(got, w, bits, shown, want) -> None:
          + " Expected dequantize(*linear_quantize(x, bits)).")
 
 
-__all__ = ["check_linear_quantize", "check_dequantize", "check_fake_quantize", "short_lines", "show", "differs"]
+__all__ = ["check_linear_quantize", "check_dequantize", "check_fake_quantize", "show", "differs"]

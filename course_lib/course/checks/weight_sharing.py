@@ -38,7 +38,7 @@ import torch
 
 from ... import weight_sharing as ref
 from .core import as_float, as_tensor, call_unchanged, fail, mismatch, passed
-from .quantization import differs, short_lines, show
+from .quantization import differs, show
 
 ROUNDS = 300
 
@@ -154,7 +154,6 @@ def _kmeans_inputs(values: torch.Tensor, bits: int, what: str | None) -> str:
     return f"{what if what else 'values=' + show(values)}, bits={bits}"
 
 
-@short_lines
 def check_kmeans_codebook(fn: Callable) -> None:
     """``fn(values, bits)`` must return ``(centroids [2**bits], assignments)`` of 1-D k-means, linear init."""
     for values, bits, what, kind in _kmeans_cases():
@@ -288,7 +287,6 @@ def _layer_cases() -> list[tuple[torch.Tensor, int, str | None]]:
     ]
 
 
-@short_lines
 def check_codebook_for_layer(fn: Callable) -> None:
     """``fn(weight, bits)``: the layer's ``Codebook(centroids, index, mask)``, k-means over its kept (non-zero) weights."""
     for w, bits, what in _layer_cases():
@@ -382,7 +380,6 @@ def _rate_variants(n: int, k: int, b: int) -> list[tuple[float, str]]:
     ]
 
 
-@short_lines
 def check_sharing_compression_rate(fn: Callable) -> None:
     """``fn(n, k, b)`` must return [DC] Eq. 1: ``n*b / (n*log2(k) + k*b)``."""
     for n, k, b in [(16, 4, 32), (1, 2, 32), (1000, 2, 32), (21_000, 64, 32), (500, 256, 16), (7, 8, 8)]:
@@ -444,7 +441,6 @@ def _codebook_text(cb: ref.Codebook) -> str:
     return f"codebook(centroids={show(cb.centroids)}, index={show(cb.index)}, mask={show(cb.mask.int())})"
 
 
-@short_lines
 def check_centroid_gradient(fn: Callable) -> None:
     """``fn(weight_grad, codebook)`` must return [DC] Eq. 3's ``dL/dC``: per cluster, the sum of its kept weights' gradients."""
     for centroids, grad, index, mask, what in _gradient_cases():
