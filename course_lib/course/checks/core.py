@@ -334,7 +334,12 @@ def _describe(obj: Any) -> str:
         return f"tensor of shape {tuple(obj.shape)}"
     if isinstance(obj, torch.nn.Module):
         return type(obj).__name__ + "()"
-    text = repr(obj)
+    if isinstance(obj, torch.optim.Optimizer):
+        return type(obj).__name__ + "(...)"
+    if isinstance(obj, dict) and any(isinstance(v, (torch.Tensor, dict, list)) for v in obj.values()):
+        shown = ", ".join(f"{k!r}: {_describe(v)}" for k, v in list(obj.items())[:3])
+        return "{" + shown + (", ..." if len(obj) > 3 else "") + "}"
+    text = " ".join(repr(obj).split())  # one line, whatever the repr
     return text if len(text) < 40 else text[:37] + "..."
 
 
