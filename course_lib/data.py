@@ -140,11 +140,14 @@ def load_mnist(
     root: str | os.PathLike | None = None,
     device: torch.device | str | None = None,
     download: bool = True,
+    fresh: bool = False,
 ) -> MNISTData:
     """Load MNIST through ``torchvision.datasets.MNIST`` into memory.
 
     Pixels are scaled to [0, 1] and normalised with the usual mean 0.1307 and
     std 0.3081. The result is cached per process, so calling this again is free.
+    ``fresh=True`` reads the (checked) files again into new tensors and leaves the cache
+    alone: what a grader wants when earlier code may have edited the cached tensors.
     """
     from torchvision.datasets import MNIST
 
@@ -153,7 +156,7 @@ def load_mnist(
     device = torch.device(device) if device is not None else default_device()
     base = data_root(root)
     key = (str(base), str(device))
-    if key in _CACHE:
+    if key in _CACHE and not fresh:
         return _CACHE[key]
     ensure_mnist(base, download=download)
     splits = []
@@ -162,7 +165,8 @@ def load_mnist(
         x = ds.data.unsqueeze(1).float().div_(255.0).sub_(MNIST_MEAN).div_(MNIST_STD)
         splits += [x.to(device), ds.targets.long().to(device)]
     data = MNISTData(*splits)
-    _CACHE[key] = data
+    if not fresh:
+        _CACHE[key] = data
     return data
 
 

@@ -1,30 +1,81 @@
-"""The capstone challenge's check: the score, the settings it refuses, and a quick graded run."""
+"""The capstone's checks: the challenge's score (full marks only for beating the course's own
+file), the settings it refuses, a quick graded run, a scored run with the pipeline mocked, and
+the file-ratio exercise's check against typical wrong answers."""
 
+import json
 import math
+import os
+from pathlib import Path
 
 import pytest
 import torch
 
 from course_lib.course.checks import capstone as cc
-from course_lib.course.checks.core import CheckFailed, CheckInputError
+from course_lib.course.checks.core import CheckFailed, CheckInputError, failure_message as fails_with
+from course_lib.paths import REPO_ROOT
 from course_lib.recipes import RECIPES
+from course_lib.results import load_results
 from course_lib.size_accounting import file_ratio
 
+F32 = 4 * 266_610  # float32 bytes of LeNet-300-100
 
-def test_score_is_full_at_the_papers_targets_and_zero_for_useless_files():
-    assert cc.challenge_score(40.0, 1.58) == 1.0
-    assert cc.challenge_score(75.0, 1.0) == 1.0
+
+def course():
+    return cc.course_file()
+
+
+# --------------------------------------------------------------------------- the score
+
+
+def test_the_bar_is_the_course_file_of_results_json():
+    entry = load_results()["models"]["lenet300100"]
+    c = course()
+    assert (c["ratio"], c["error"], c["file_bytes"]) == (entry["ratio"], entry["test_error"], entry["file_bytes"])
+    assert c["float32_bytes"] == F32
+
+
+def test_score_below_at_and_above_the_papers_figures():
+    c = course()
+    assert cc.challenge_score(40.0, 1.58) == cc.PAPER_SHARE  # the paper's figures: no longer full marks
     assert cc.challenge_score(1000.0, 90.0) == 0.0  # an all-zero model: tiny file, useless
     assert cc.challenge_score(5.0, 0.8) == 0.0  # accurate, but barely compressed
-    assert cc.challenge_score(20.0, 1.5) == pytest.approx(0.5, abs=0.01)  # halfway in log(ratio)
-    assert cc.challenge_score(40.0, 2.79) == pytest.approx(0.5, abs=0.01)  # halfway in error
+    assert cc.challenge_score(20.0, 1.5) == pytest.approx(cc.PAPER_SHARE * 0.5, abs=0.01)  # halfway in log(ratio)
+    assert cc.challenge_score(40.0, 2.79) == pytest.approx(cc.PAPER_SHARE * 0.5, abs=0.01)  # halfway in error
     assert cc.challenge_score(40.0, float("nan")) == 0.0
     assert cc.size_part(0.0) == 0.0
+    # the course's own file scores MATCH_SHARE, not full marks; a little better is still not enough
+    assert cc.challenge_score(c["ratio"], c["error"]) == cc.MATCH_SHARE
+    assert cc.challenge_score(c["ratio"] * 1.005, c["error"]) == cc.MATCH_SHARE
+    assert not cc.beats_course(c["ratio"] * 1.005, c["error"])
+    # beating it on file bytes x error by the margin: full marks, by a smaller file or a lower error
+    assert cc.challenge_score(c["ratio"] * 1.02, c["error"]) == 1.0
+    assert cc.challenge_score(c["ratio"], c["error"] * 0.98) == 1.0
+    assert cc.challenge_score(c["ratio"] * 1.3, c["error"] * 1.2) == 1.0  # smaller file, a little worse error
+    assert cc.challenge_score(c["ratio"] * 1.1, c["error"] * 1.2) < 1.0  # the error grew more than the file shrank
+    # halfway (in log) from the paper's size x error to the course's: halfway from PAPER_SHARE to MATCH_SHARE
+    mid = math.sqrt(cc.size_x_error(40, 1.58, F32) * cc.size_x_error(c["ratio"], c["error"], F32))
+    ratio = F32 * 1.58 / mid  # the ratio that has this size x error at 1.58%
+    assert cc.challenge_score(ratio, 1.58) == pytest.approx((cc.PAPER_SHARE + cc.MATCH_SHARE) / 2, abs=0.01)
     # monotone: smaller files and lower errors never score less
-    ratios = [5, 10, 15, 25, 39, 40, 60]
-    assert all(cc.size_part(a) <= cc.size_part(b) for a, b in zip(ratios, ratios[1:]))
-    errors = [0.5, 1.58, 2.0, 3.0, 4.0, 9.0]
-    assert all(cc.error_part(a) >= cc.error_part(b) for a, b in zip(errors, errors[1:]))
+    ratios = [5, 10, 15, 25, 39, 40, 60, 74, 80, 200]
+    assert all(cc.challenge_score(a, 1.2) <= cc.challenge_score(b, 1.2) for a, b in zip(ratios, ratios[1:]))
+    errors = [0.5, 1.0, 1.17, 1.3, 1.58, 2.0, 3.0, 4.0, 9.0]
+    assert all(cc.challenge_score(60, a) >= cc.challenge_score(60, b) for a, b in zip(errors, errors[1:]))
+
+
+def test_the_bar_moves_with_results_json(monkeypatch):
+    """The course's figures are read from results.json, never typed in the check."""
+    fake = json.loads(json.dumps(load_results()))
+    fake["models"]["lenet300100"].update(ratio=100.0, test_error=1.0, file_bytes=F32 // 100)
+    monkeypatch.setattr(cc, "load_results", lambda: fake)
+    assert cc.challenge_score(80.0, 1.17) < 1.0  # beats the committed file, not this one
+    assert cc.challenge_score(110.0, 1.0) == 1.0
+    monkeypatch.setattr(cc, "load_results", lambda: {"models": {}})
+    with pytest.raises(CheckInputError, match="make reproduce"):
+        cc.challenge_score(80.0, 1.0)
+
+
+# --------------------------------------------------------------------------- recipes
 
 
 @pytest.mark.parametrize(
@@ -46,9 +97,26 @@ def test_invalid_settings_are_named(settings, message):
         cc.validate_recipe(settings)
 
 
-def test_the_reference_recipe_is_within_the_budget():
+def test_the_reference_recipe_is_within_the_budget_and_recognised_as_the_course_own():
     recipe = cc.validate_recipe(dict(RECIPES["compressed"]["lenet300100"]))
     assert cc._training_epochs(recipe) <= cc.MAX_EPOCHS
+    assert cc._same_recipe(recipe, course())
+    assert cc._same_recipe(cc.validate_recipe({}), course())
+    assert not cc._same_recipe(cc.validate_recipe({"seed": 1}), course())
+
+
+def _solution_recipe():
+    nb = json.loads((REPO_ROOT / "solutions" / "08_deep_compression.ipynb").read_text(encoding="utf-8"))
+    cell = next(c for c in nb["cells"] if "exercise:capstone-challenge" in c["metadata"].get("tags", []))
+    scope = {}
+    exec("".join(cell["source"]), scope)
+    return scope["my_recipe"]()
+
+
+def test_the_solution_recipe_is_its_own_and_within_the_budget():
+    recipe = cc.validate_recipe(_solution_recipe())
+    assert cc._training_epochs(recipe) <= cc.MAX_EPOCHS
+    assert not cc._same_recipe(recipe, course())
 
 
 def test_unsolved_and_misused(mnist):
@@ -59,6 +127,9 @@ def test_unsolved_and_misused(mnist):
         cc.check_challenge(my_recipe, mnist)
     with pytest.raises(CheckInputError, match="load_mnist"):
         cc.check_challenge(lambda: {}, "mnist")
+
+
+# --------------------------------------------------------------------------- graded runs
 
 
 def test_a_quick_graded_run_scores_the_file(monkeypatch, mnist, capsys, tmp_path):
@@ -74,6 +145,7 @@ def test_a_quick_graded_run_scores_the_file(monkeypatch, mnist, capsys, tmp_path
     else:
         assert "PASS" in text
     assert not math.isnan(outcome["error"])
+    assert max(len(line) for line in text.splitlines()) <= 100
 
 
 def test_pipeline_failure_is_a_check_failure(monkeypatch, mnist):
@@ -82,39 +154,194 @@ def test_pipeline_failure_is_a_check_failure(monkeypatch, mnist):
         cc.check_challenge(lambda: {"init": "zigzag"}, mnist)
 
 
+class _Pipeline:
+    """A stand-in for compress: writes a file of ``file_bytes`` and remembers the data it was given."""
+
+    def __init__(self, file_bytes):
+        self.file_bytes, self.data, self.recipe = file_bytes, None, None
+
+    def __call__(self, name, out, quick=False, recipe=None, data=None, progress=True, log=print):
+        self.data, self.recipe = data, recipe
+        Path(out, f"{name}.dcz").write_bytes(bytes(self.file_bytes))
+        return {"file": f"{name}.dcz", "float32_bytes": F32}
+
+
+def _mocked(monkeypatch, mnist, file_bytes, error):
+    """check_challenge with the pipeline, the reader and the evaluation replaced: no training."""
+    monkeypatch.delenv("COURSE_QUICK", raising=False)
+    pipeline = _Pipeline(file_bytes)
+    monkeypatch.setattr(cc, "compress", pipeline)
+    monkeypatch.setattr(cc, "load_compressed", lambda path, device=None: torch.nn.Identity())
+    monkeypatch.setattr(cc, "evaluate", lambda model, data: error)
+    monkeypatch.setattr(cc, "fresh_mnist", lambda device: mnist)
+    return pipeline
+
+
+def _printed_lines_fit(text):
+    return max(len(line) for line in text.splitlines()) <= 100
+
+
+def test_beating_the_course_file_earns_full_marks(monkeypatch, mnist, capsys):
+    c = course()
+    _mocked(monkeypatch, mnist, file_bytes=int(c["file_bytes"] * 0.95), error=c["error"])
+    outcome = cc.check_challenge(_solution_recipe, mnist)
+    text = capsys.readouterr().out
+    assert outcome["score"] == 1.0 and "PASS: full marks" in text and "beats the course's own file" in text
+    assert f"{c['file_bytes']:,} bytes" in text  # the course's figures are shown next to the learner's
+    assert _printed_lines_fit(text)
+
+
+def test_the_course_recipe_is_not_enough(monkeypatch, mnist, capsys):
+    c = course()
+    _mocked(monkeypatch, mnist, file_bytes=c["file_bytes"], error=c["error"])
+    outcome = cc.check_challenge(lambda: {}, mnist)
+    text = capsys.readouterr().out
+    assert outcome["score"] == cc.MATCH_SHARE and outcome["copied"]
+    assert f"PARTIAL: {cc.MATCH_SHARE:.2f}" in text and "course's own settings" in text
+    # a lucky re-run of the course's recipe that happens to beat the file is still capped
+    _mocked(monkeypatch, mnist, file_bytes=int(c["file_bytes"] * 0.9), error=c["error"])
+    outcome = cc.check_challenge(lambda: dict(RECIPES["compressed"]["lenet300100"]), mnist)
+    assert outcome["score"] == cc.MATCH_SHARE
+    assert "PASS" not in capsys.readouterr().out
+    # a bad run of it gets the usual hints, and the reminder
+    _mocked(monkeypatch, mnist, file_bytes=c["file_bytes"], error=2.5)
+    outcome = cc.check_challenge(lambda: {}, mnist)
+    text = capsys.readouterr().out
+    assert outcome["score"] < cc.PAPER_SHARE and "too high" in text and "course's own settings" in text
+    assert _printed_lines_fit(text)
+
+
+def test_meeting_the_paper_only_earns_partial_credit(monkeypatch, mnist, capsys):
+    _mocked(monkeypatch, mnist, file_bytes=F32 // 45, error=1.5)
+    outcome = cc.check_challenge(_solution_recipe, mnist)
+    text = capsys.readouterr().out
+    assert cc.PAPER_SHARE <= outcome["score"] < cc.MATCH_SHARE
+    assert "paper's figures are met" in text and "beat the course's file" in text
+    assert _printed_lines_fit(text)
+    _mocked(monkeypatch, mnist, file_bytes=F32 // 20, error=2.5)
+    outcome = cc.check_challenge(_solution_recipe, mnist)
+    text = capsys.readouterr().out
+    assert 0 < outcome["score"] < cc.PAPER_SHARE and "too large" in text and "too high" in text
+    assert _printed_lines_fit(text)
+
+
+def test_the_pipeline_trains_on_a_fresh_copy_not_on_the_notebooks_data(monkeypatch, mnist):
+    pipeline = _mocked(monkeypatch, mnist, file_bytes=20_000, error=1.2)
+    fresh = type(mnist)(mnist.train_x, mnist.train_y, mnist.test_x, mnist.test_y)
+    monkeypatch.setattr(cc, "fresh_mnist", lambda device: fresh)
+
+    def sneaky():  # adds the test images to the notebook's training set
+        mnist_copy.train_x = torch.cat([mnist_copy.train_x, mnist_copy.test_x])
+        return {"keep": {"fc1": 0.04, "fc2": 0.08, "fc3": 0.25}}
+
+    mnist_copy = type(mnist)(mnist.train_x, mnist.train_y, mnist.test_x, mnist.test_y)
+    cc.check_challenge(sneaky, mnist_copy)
+    assert pipeline.data is fresh and pipeline.data.train_x.shape[0] == 60_000
+
+
+def test_editing_the_test_set_cannot_raise_the_score(monkeypatch, mnist):
+    """A recipe function that relabels the (cached) test set to the model's answers gains nothing."""
+    from course_lib.committed_models import load_baseline
+    from course_lib.data import load_mnist
+    from course_lib.train import evaluate
+
+    model = load_baseline("lenet300100", device=mnist.test_x.device)
+    honest = evaluate(model, mnist)
+    cached = load_mnist(download=False)  # the tensors the notebook's `data` shares
+    saved = cached.test_y.clone()
+    monkeypatch.delenv("COURSE_QUICK", raising=False)
+    monkeypatch.setattr(cc, "compress", _Pipeline(20_000))
+    monkeypatch.setattr(cc, "load_compressed", lambda path, device=None: model)
+
+    def cheat():
+        with torch.no_grad():
+            cached.test_y.copy_(model(cached.test_x).argmax(1))  # in place: the cache changes too
+        return {"keep": {"fc1": 0.04, "fc2": 0.08, "fc3": 0.25}}
+
+    try:
+        outcome = cc.check_challenge(cheat, cached)
+        assert evaluate(model, cached) == 0.0  # the edit worked on the notebook's data...
+        assert outcome["error"] == honest  # ...but the check scored on a fresh copy
+        assert load_mnist(download=False) is cached  # and left the cache as it was
+    finally:
+        cached.test_y.copy_(saved)
+
+
+# --------------------------------------------------------------------------- file ratio
+
+
+def _params(m):
+    return sum(p.numel() for p in m.parameters())
+
+
 def _ratio_variants():
-    import os
-
-    def params(m):
-        return sum(p.numel() for p in m.parameters())
-
     def weights(m):
         return sum(x.weight.numel() for x in m.modules() if isinstance(x, (torch.nn.Linear, torch.nn.Conv2d)))
 
+    def nonzero(m):
+        return sum(int((p != 0).sum()) for p in m.parameters())
+
+    class Agreeable(float):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = float.__hash__
+
+    def zero_the_model(m, p):
+        with torch.no_grad():
+            for q in m.parameters():
+                q.zero_()
+        return 4 * _params(m) / os.path.getsize(p)
+
+    def half_the_model(m, p):
+        m.half()
+        return 2 * _params(m) / os.path.getsize(p) * 2
+
     return {
-        "upside down": lambda m, p: os.path.getsize(p) / (4 * params(m)),
-        "4 bytes": lambda m, p: params(m) / os.path.getsize(p),
-        "in bits": lambda m, p: 32 * params(m) / os.path.getsize(p),
-        "file in bits": lambda m, p: 4 * params(m) / (8 * os.path.getsize(p)),
-        "biases": lambda m, p: 4 * weights(m) / os.path.getsize(p),
-        "returned": lambda m, p: "40x",
-        "for a file of": lambda m, p: 40.0,
+        "upside down": (lambda m, p: os.path.getsize(p) / (4 * _params(m)), "upside down"),
+        "4 bytes": (lambda m, p: _params(m) / os.path.getsize(p), "4 bytes"),
+        "in bits": (lambda m, p: 32 * _params(m) / os.path.getsize(p), "in bits"),
+        "file in bits": (lambda m, p: 4 * _params(m) / (8 * os.path.getsize(p)), "file in bits"),
+        "biases": (lambda m, p: 4 * weights(m) / os.path.getsize(p), "biases"),
+        "non-zero only": (lambda m, p: 4 * nonzero(m) / os.path.getsize(p), "only the non-zero parameters"),
+        "integer division": (lambda m, p: 4 * _params(m) // os.path.getsize(p), "integer division"),
+        "0-d tensor": (lambda m, p: torch.tensor(4 * _params(m) / os.path.getsize(p)), "tensor of shape ()"),
+        "float subclass": (lambda m, p: Agreeable(1.0), "subclass"),
+        "a string": (lambda m, p: "40x", "is a str"),
+        "None": (lambda m, p: None, "NoneType"),
+        "zeroes the model": (zero_the_model, "changed its argument `m` in place"),
+        "casts the model": (half_the_model, "changed its argument `m` in place"),
+        "a constant": (lambda m, p: 40.0, "returned 40.0; expected"),
     }
 
 
 @pytest.mark.parametrize("mistake", list(_ratio_variants()))
 def test_file_ratio_check_names_the_mistake(mistake):
-    fn = _ratio_variants()[mistake]
-    expected = "must return a number" if mistake == "returned" else mistake
-    with pytest.raises(CheckFailed, match=expected):
+    fn, phrase = _ratio_variants()[mistake]
+    fails_with(cc.check_file_ratio, fn, phrase)
+
+
+def test_file_ratio_check_passes_right_answers(capsys):
+    from pathlib import Path as P
+
+    alternatives = [
+        lambda m, p: 4 * sum(x.numel() for x in m.parameters()) / os.path.getsize(p),
+        lambda m, p: 4 * sum(v.numel() for v in m.state_dict().values()) / os.stat(p).st_size,
+        lambda m, p: sum(x.numel() * x.element_size() for x in m.parameters()) / P(p).stat().st_size,
+        lambda m, p: float(4 * sum(x.numel() for x in m.parameters())) / len(open(p, "rb").read()),
+        lambda m, p: (torch.tensor(4.0) * sum(x.numel() for x in m.parameters()) / os.path.getsize(p)).item(),
+        file_ratio,  # the library's version is the exercise's twin
+    ]
+    for fn in alternatives:
         cc.check_file_ratio(fn)
-
-
-def test_file_ratio_check_passes_the_right_answer(capsys):
-    import os
-
-    cc.check_file_ratio(lambda m, p: 4 * sum(x.numel() for x in m.parameters()) / os.path.getsize(p))
-    cc.check_file_ratio(file_ratio)  # the library's version is the exercise's twin
-    assert capsys.readouterr().out.count("PASS") == 2
+    assert capsys.readouterr().out.count("PASS") == len(alternatives)
     with pytest.raises(CheckInputError):
         cc.check_file_ratio("not a function")
+
+
+def test_file_ratio_check_leaves_the_global_rng_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    cc.check_file_ratio(file_ratio)
+    assert torch.equal(torch.rand(3), expected)

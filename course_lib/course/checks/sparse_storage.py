@@ -3,18 +3,26 @@
 The typical mistakes named: off-by-one gaps (storing the gap instead of gap - 1,
 counting the first gap from 0 instead of -1), a missing filler, a single filler
 where several are needed, a filler for a gap that fits, counting on from the last
-real weight instead of from the filler; for CSR, ``rows`` instead of ``rows + 1``
-row pointers and counting zeros as stored values.
+real weight instead of from the filler; for CSR, which of the three parts (values,
+column indices, row pointers) was counted wrong, e.g. ``rows`` instead of ``rows + 1``
+row pointers or zeros counted as stored values; for the cheapest width, fillers left
+out, ties (tried with the candidates in both orders) and a swapped ``(bits, b)`` pair.
+
+Every call goes through :func:`core.call_unchanged` (``positions += 1`` on the caller's
+array fails naming the argument), and answers are coerced before comparing: counts
+must be plain ints (:func:`core.as_int`), positions and index fields integer arrays.
 """
 
 from __future__ import annotations
 
+from itertools import product
 from typing import Any, Callable
 
 import numpy as np
 
 from ... import sparse_storage as ref
-from .core import call, fail, passed
+from .core import as_int, call_unchanged, fail, mismatch, passed
+
 
 # --------------------------------------------------------------------------- CSR size
 
@@ -24,34 +32,97 @@ def _csr_cases() -> list[tuple[np.ndarray, tuple[int, int, int]]]:
     small = np.zeros((4, 10), dtype=np.float32)
     small[0, 1], small[2, 9], small[3, 0] = 0.5, -1.0, 2.0
     pruned = (rng.normal(size=(30, 78)) * (rng.random((30, 78)) < 0.1)).astype(np.float32)
-    return [(small, (32, 32, 32)), (pruned, (32, 32, 32)), (pruned, (6, 7, 10)), (np.zeros((3, 5), np.float32), (32, 32, 32))]
+    row = np.array([[0.0, -0.3, 0.0, 0.0, 0.7, 0.0]], dtype=np.float32)
+    return [
+        (small, (6, 7, 10)),  # distinct widths: a width used for the wrong part shows
+        (small, (32, 32, 32)),
+        (row, (5, 3, 4)),
+        (pruned, (32, 32, 32)),
+        (pruned, (6, 7, 10)),
+        (np.zeros((3, 5), np.float32), (32, 32, 32)),
+    ]
+
+
+_CSR_SLIPS = {  # what a learner may have counted instead, part by part, and how to say so
+    "every weight": "you stored every weight, zeros included. CSR stores only the non-zeros: "
+                    "np.count_nonzero(weights)",
+    "positive only": "you counted only the positive weights; a negative weight is stored too: "
+                     "np.count_nonzero(weights)",
+    "no values": "the values are missing: every non-zero stores its value, nnz * value_bits",
+    "values at index_bits": "the values are counted at index_bits; a value takes value_bits",
+    "values at pointer_bits": "the values are counted at pointer_bits; a value takes value_bits",
+    "no indices": "the column indices are missing: every non-zero stores its column, nnz * index_bits",
+    "indices at value_bits": "the column indices are counted at value_bits; a column index takes index_bits",
+    "indices at pointer_bits": "the column indices are counted at pointer_bits; a column index takes index_bits",
+    "rows pointers": "CSR stores rows + 1 row pointers (the last one marks the end of the last row), not rows",
+    "no pointers": "the row pointers are missing: add (rows + 1) * pointer_bits",
+    "cols + 1 pointers": "that is CSC (one pointer per column). CSR has one pointer per row, plus one",
+    "cols pointers": "that is CSC without the end pointer. CSR has one pointer per row, plus one",
+    "nnz pointers": "one row pointer per non-zero. CSR has one pointer per row, plus one: (rows + 1) * pointer_bits",
+    "pointers at value_bits": "the row pointers are counted at value_bits; a pointer takes pointer_bits",
+    "pointers at index_bits": "the row pointers are counted at index_bits; a pointer takes pointer_bits",
+}
+
+
+def _csr_variants(w: np.ndarray, vb: int, ib: int, pb: int) -> dict[tuple[str, ...], int]:
+    """The total of every combination of at most two known slips (the keys of :data:`_CSR_SLIPS`) on one case."""
+    rows, cols = w.shape
+    nnz = int(np.count_nonzero(w))
+    counts = {None: nnz, "every weight": int(w.size), "positive only": int((w > 0).sum())}
+    values = {None: vb, "no values": 0, "values at index_bits": ib, "values at pointer_bits": pb}
+    indices = {None: ib, "no indices": 0, "indices at value_bits": vb, "indices at pointer_bits": pb}
+    pointers = {None: (rows + 1) * pb, "rows pointers": rows * pb, "no pointers": 0, "cols + 1 pointers": (cols + 1) * pb,
+                "cols pointers": cols * pb, "nnz pointers": nnz * pb, "pointers at value_bits": (rows + 1) * vb,
+                "pointers at index_bits": (rows + 1) * ib}
+    out = {}
+    for c, v, i, p in product(counts, values, indices, pointers):
+        slips = tuple(x for x in (c, v, i, p) if x is not None)
+        if 0 < len(slips) <= 2:
+            out[slips] = counts[c] * (values[v] + indices[i]) + pointers[p]
+    return out
+
+
+def _csr_verify_case() -> tuple[np.ndarray, tuple[int, int, int]]:
+    w = np.zeros((5, 12), dtype=np.float32)
+    for k, (r, c) in enumerate([(0, 3), (0, 11), (1, 0), (2, 5), (2, 6), (4, 1), (4, 9)]):
+        w[r, c] = (-1.0) ** k * (k + 1) / 4
+    return w, (3, 11, 17)
+
+
+def _csr_diagnosis(fn: Callable, w: np.ndarray, vb: int, ib: int, pb: int, got: int) -> list[str] | None:
+    """The slips that explain ``got``, confirmed on a second case with other shapes and widths; else None."""
+    candidates = sorted((slips for slips, total in _csr_variants(w, vb, ib, pb).items() if total == got), key=len)
+    if not candidates:
+        return None
+    vw, (vvb, vib, vpb) = _csr_verify_case()
+    other = as_int(call_unchanged(fn, vw.copy(), vvb, vib, vpb, exercise="csr_bits"),
+                   f"csr_bits(weights of shape {vw.shape}, {vvb}, {vib}, {vpb})")
+    there = _csr_variants(vw, vvb, vib, vpb)
+    confirmed = [slips for slips in candidates if there.get(slips) == other]
+    return [_CSR_SLIPS[x] for x in confirmed[0]] if confirmed else None
 
 
 def check_csr_bits(fn: Callable[..., int]) -> None:
-    """``fn(weights, value_bits, index_bits, pointer_bits)``: bits of a matrix in CSR form."""
+    """``fn(weights, value_bits, index_bits, pointer_bits)``: bits of a matrix in CSR form, a plain int."""
     for w, (vb, ib, pb) in _csr_cases():
-        got = call(fn, w.copy(), vb, ib, pb, exercise="csr_bits")
         rows, cols = w.shape
         nnz = int(np.count_nonzero(w))
+        shown = (f"csr_bits(weights of shape {w.shape} with {nnz} non-zeros, value_bits={vb}, index_bits={ib}, "
+                 f"pointer_bits={pb})")
+        got = call_unchanged(fn, w.copy(), vb, ib, pb, exercise="csr_bits")
+        got = as_int(got, f"{shown}: the result")
         want = ref.csr_bits(w, vb, ib, pb)
-        shown = f"csr_bits(weights of shape {w.shape} with {nnz} non-zeros, value_bits={vb}, index_bits={ib}, pointer_bits={pb})"
-        if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
-            if hasattr(got, "item") and getattr(got, "size", getattr(got, "numel", lambda: 0)) in (1,):
-                fail(f"{shown} returned a {type(got).__name__}; return a plain int (use int(...)).")
-            fail(f"{shown} returned {got!r}; return the number of bits as an int.")
         if got == want:
             continue
-        if got == nnz * (vb + ib) + rows * pb:
-            fail(f"{shown} = {got}: CSR stores rows + 1 row pointers (the last one marks the end of the last row), not rows.")
-        if got == nnz * (vb + ib):
-            fail(f"{shown} = {got}: the row pointers are missing: add (rows + 1) * pointer_bits.")
-        if got == nnz * (vb + ib) + (cols + 1) * pb:
-            fail(f"{shown} = {got}: that is CSC (one pointer per column). CSR has one pointer per row, plus one.")
-        if got == w.size * (vb + ib) + (rows + 1) * pb:
-            fail(f"{shown} = {got}: you stored every weight. CSR stores only the non-zeros: np.count_nonzero(weights).")
-        if got * 8 == want or abs(got - want / 8) < 1:
-            fail(f"{shown} = {got}: that is bytes. Return bits.")
-        fail(f"{shown} = {got}, expected nnz * (value_bits + index_bits) + (rows + 1) * pointer_bits = {want}.")
+        parts = (f"values {nnz} x {vb} = {nnz * vb}, column indices {nnz} x {ib} = {nnz * ib}, "
+                 f"row pointers ({rows} + 1) x {pb} = {(rows + 1) * pb}: {want} in all")
+        if abs(got - want / 8) < 1:
+            fail(f"{shown} = {got}: that is bytes. Return bits ({want}).")
+        slips = _csr_diagnosis(fn, w, vb, ib, pb, got)
+        if slips:
+            fail(f"{shown} = {got}: {'; '.join(slips)}. Expected {parts}.")
+        fail(mismatch("csr_bits", f"weights of shape {w.shape} with {nnz} non-zeros, {vb}, {ib}, {pb}", want, got)
+             + f" Expected {parts}.")
     passed("csr_bits counts values and column indices of the non-zeros, plus rows + 1 row pointers.")
 
 
@@ -61,26 +132,36 @@ def check_csr_bits(fn: Callable[..., int]) -> None:
 def _relative_cases() -> list[tuple[np.ndarray, int]]:
     rng = np.random.default_rng(70)
     cases = [
-        ([1, 4, 6], 3),  # no filler: gaps 2, 3, 2
-        ([0, 1, 2, 9], 3),  # a weight at position 0; a gap of exactly 2**3 = 8 fits
-        ([1, 4, 15], 3),  # [DC] Fig. 2: gap 11 > 8 needs a filler
-        ([2, 30], 3),  # gap 28 needs three fillers
-        ([8], 3),  # gap 9 from the start: one filler
         ([], 4),
+        ([7], 3),  # gap 8 from the start: exactly 2**3, it fits
+        ([8], 3),  # gap 9 from the start: one filler
+        ([1, 4, 6], 3),  # no filler: gaps 2, 3, 2
+        ([2, 30], 3),  # gap 28 needs three fillers
+        ([1, 4, 15], 3),  # [DC] Fig. 2: gap 11 > 8 needs a filler
+        ([0, 1, 2, 10], 3),  # a weight at position 0; a gap of exactly 2**3 = 8 fits
     ]
     random = np.flatnonzero(rng.random(3000) < 0.08)
-    cases += [(random.tolist(), 5), (random[:200].tolist(), 2)]
+    cases += [(random[:200].tolist(), 2), (random.tolist(), 5)]
     return [(np.asarray(p, dtype=np.int64), b) for p, b in cases]
 
 
+def _as_array(x: Any) -> np.ndarray:
+    return np.asarray(x.detach().cpu() if hasattr(x, "detach") else x)
+
+
 def _as_pair(got: Any, shown: str) -> tuple[np.ndarray, np.ndarray]:
+    if got is None:
+        fail(f"{shown} returned None: add `return stored, is_filler`.")
     if not isinstance(got, tuple) or len(got) != 2:
         fail(f"{shown} returned {type(got).__name__}; return a pair (stored, is_filler).")
-    stored, filler = (np.asarray(x.detach().cpu() if hasattr(x, "detach") else x) for x in got)
+    stored, filler = (_as_array(x) for x in got)
     if stored.ndim != 1 or filler.ndim != 1:
         fail(f"{shown}: stored and is_filler must be 1-D arrays.")
+    if stored.dtype == np.bool_ and filler.dtype != np.bool_ and np.issubdtype(filler.dtype, np.integer):
+        fail(f"{shown}: the pair is swapped: the first array is boolean. Return (stored, is_filler), "
+             "the index fields first.")
     if stored.size and not np.issubdtype(stored.dtype, np.integer):
-        fail(f"{shown}: stored has dtype {stored.dtype}; the index fields are integers.")
+        fail(f"{shown}: stored has dtype {stored.dtype}; the index fields are integers (dtype int64).")
     return stored.astype(np.int64), filler
 
 
@@ -104,69 +185,129 @@ def _variant(positions: np.ndarray, bits: int, *, start: int = -1, minus: int = 
     return out
 
 
+def _relative_diagnoses(positions: np.ndarray, bits: int, stored: np.ndarray) -> list[str]:
+    """Every known mistake whose output on this case is what the learner's function returned."""
+    span = 1 << bits
+    got = stored.tolist()
+    found = []
+    if positions.size and got == positions.tolist():
+        found.append("these are the absolute positions. Store the differences between consecutive positions.")
+    if got == _variant(positions, bits, minus=0):
+        found.append(f"off by one. Store gap - 1, so that gaps 1..2**b fit in b bits (a stored {span - 1} means "
+                     f"a gap of {span}).")
+    if got == _variant(positions, bits, start=0):
+        found.append("off by one at the start. The first gap counts from position -1 (a weight at position 0 "
+                     "has gap 1, stored 0), not from 0.")
+    if got == _variant(positions, bits, start=0, minus=0):
+        found.append("off by one: store gap - 1, and count the first gap from position -1.")
+    if got == _variant(positions, bits, fillers="none"):
+        found.append(f"a filler is missing. A gap larger than 2**{bits} = {span} does not fit in {bits} bits: "
+                     f"insert a filler entry (stored {span - 1}, value 0) every {span} positions.")
+    if got == _variant(positions, bits, fillers="one"):
+        found.append(f"only one filler per gap. A gap of more than 2 * {span} needs several: use a while loop.")
+    if got == _variant(positions, bits, threshold_ge=True):
+        found.append(f"a filler where none is needed. A gap of exactly {span} fits (stored {span - 1}); insert "
+                     f"fillers only while gap > {span}.")
+    if got == _variant(positions, bits, reduce_after_filler=False):
+        found.append(f"after a filler, count the rest of the gap from the filler's position (gap -= {span} per "
+                     "filler), not from the previous weight.")
+    want, want_filler = ref.relative_indices(positions, bits)
+    if want_filler.any() and got == np.where(want_filler, span, want).tolist():
+        found.append(f"the fillers are stored as {span}, which does not fit in {bits} bits. A filler's field is "
+                     f"its gap - 1 like any entry's: {span} - 1 = {span - 1}.")
+    if not found and stored.size and (stored.max() >= span or stored.min() < 0):
+        bad = int(stored.max() if stored.max() >= span else stored.min())
+        found.append(f"stored value {bad} does not fit in {bits} bits (0..{span - 1}). A gap larger than {span} "
+                     "needs a filler.")
+    return found
+
+
 def check_relative_indices(fn: Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]]) -> None:
     """``fn(positions, index_bits) -> (stored, is_filler)`` following [DC] Fig. 2 with gap - 1 fields."""
+    smallest = ambiguous = ""  # the first failing case's mismatch; a diagnosis that fits several mistakes
     for positions, bits in _relative_cases():
-        shown = f"relative_indices({positions.tolist() if positions.size <= 6 else f'<{positions.size} positions>'}, {bits})"
-        stored, filler = _as_pair(call(fn, positions.copy(), bits, exercise="relative_indices"), shown)
+        listed = positions.tolist() if positions.size <= 6 else f"<{positions.size} positions>"
+        shown = f"relative_indices({listed}, {bits})"
+        stored, filler = _as_pair(call_unchanged(fn, positions.copy(), bits, exercise="relative_indices"), shown)
         want, want_filler = ref.relative_indices(positions, bits)
-        span = 1 << bits
         if np.array_equal(stored, want):
             if filler.shape != want_filler.shape or filler.dtype != np.bool_:
-                fail(f"{shown}: is_filler must be a boolean array with one flag per entry ({want.size}), got dtype {filler.dtype}, shape {filler.shape}.")
+                fail(f"{shown}: is_filler must be a boolean array with one flag per entry ({want.size}), "
+                     f"got dtype {filler.dtype}, shape {filler.shape}.")
             if not np.array_equal(filler, want_filler):
-                fail(f"{shown}: stored is right, but is_filler {filler.astype(int).tolist()[:12]} should be {want_filler.astype(int).tolist()[:12]}: True exactly at the filler entries.")
+                if np.array_equal(filler, ~want_filler):
+                    fail(f"{shown}: is_filler is inverted: True must mark the filler entries, False the kept weights.")
+                fail(f"{shown}: stored is right, but is_filler {filler.astype(int).tolist()[:12]} should be "
+                     f"{want_filler.astype(int).tolist()[:12]}: True exactly at the filler entries.")
             continue
-        got_list = stored.tolist()
-        if positions.size and got_list == positions.tolist():
-            fail(f"{shown} = {got_list[:8]}: these are the absolute positions. Store the differences between consecutive positions.")
-        if got_list == _variant(positions, bits, minus=0):
-            fail(f"{shown} = {got_list[:8]}: off by one. Store gap - 1, so that gaps 1..2**b fit in b bits (a stored {span - 1} means a gap of {span}).")
-        if got_list == _variant(positions, bits, start=0):
-            fail(f"{shown} = {got_list[:8]}: off by one at the start. The first gap counts from position -1 (a weight at position 0 has gap 1, stored 0), not from 0.")
-        if got_list == _variant(positions, bits, start=0, minus=0):
-            fail(f"{shown} = {got_list[:8]}: off by one: store gap - 1, and count the first gap from position -1.")
-        if got_list == _variant(positions, bits, fillers="none"):
-            fail(f"{shown} = {got_list[:8]}: a filler is missing. A gap larger than 2**{bits} = {span} does not fit in {bits} bits: insert a filler entry (stored {span - 1}, value 0) every {span} positions.")
-        if got_list == _variant(positions, bits, fillers="one"):
-            fail(f"{shown} = {got_list[:8]}: only one filler per gap. A gap of more than 2 * {span} needs several: use a while loop.")
-        if got_list == _variant(positions, bits, threshold_ge=True):
-            fail(f"{shown} = {got_list[:8]}: a filler where none is needed. A gap of exactly {span} fits (stored {span - 1}); insert fillers only while gap > {span}.")
-        if got_list == _variant(positions, bits, reduce_after_filler=False):
-            fail(f"{shown} = {got_list[:8]}: after a filler, count the rest of the gap from the filler's position (gap -= {span} per filler), not from the previous weight.")
-        if stored.size and (stored.max() >= span or stored.min() < 0):
-            bad = int(stored.max() if stored.max() >= span else stored.min())
-            fail(f"{shown}: stored value {bad} does not fit in {bits} bits (0..{span - 1}). A gap larger than {span} needs a filler.")
-        fail(f"{shown} = {got_list[:10]}, expected {want.tolist()[:10]}.")
-    passed("relative_indices stores gap - 1 from position -1, with a filler each time a gap exceeds 2**index_bits.")
+        diagnoses = _relative_diagnoses(positions, bits, stored)
+        if len(diagnoses) == 1:
+            fail(f"{shown} = {stored.tolist()[:8]}: {diagnoses[0]}")
+        smallest = smallest or mismatch("relative_indices", f"{listed}, {bits}", want.tolist()[:12],
+                                        stored.tolist()[:12]) + " (the stored fields, gap - 1)"
+        if not diagnoses:
+            fail(smallest)
+        # Several known mistakes give this output on so small a case: a larger case tells them apart.
+        ambiguous = ambiguous or f"{shown} = {stored.tolist()[:8]}: {diagnoses[0]}"
+    if ambiguous:
+        fail(ambiguous)
+    passed("relative_indices stores gap - 1 from position -1, a filler whenever a gap exceeds 2**b.")
 
 
 # --------------------------------------------------------------------------- inverse
 
 
 def check_positions_from_relative(fn: Callable[[np.ndarray, int], np.ndarray]) -> None:
-    """``fn(stored, index_bits)`` must return the position of every entry, fillers included."""
+    """``fn(stored, index_bits)`` must return the position of every entry, fillers included, as integers."""
+    smallest = ambiguous = ""  # the first failing case's mismatch; a diagnosis that fits several mistakes
     for positions, bits in _relative_cases():
         stored, filler = ref.relative_indices(positions, bits)
         want = ref.positions_from_relative(stored, bits)
-        shown = f"positions_from_relative({stored.tolist() if stored.size <= 6 else f'<{stored.size} entries>'}, {bits})"
-        got = call(fn, stored.copy(), bits, exercise="positions_from_relative")
-        got = np.asarray(got.detach().cpu() if hasattr(got, "detach") else got)
+        listed = stored.tolist() if stored.size <= 6 else f"<{stored.size} entries>"
+        shown = f"positions_from_relative({listed}, {bits})"
+        got = call_unchanged(fn, stored.copy(), bits, exercise="positions_from_relative")
+        if got is None:
+            fail(f"{shown} returned None: return the array of positions.")
+        if isinstance(got, tuple):
+            fail(f"{shown} returned a tuple; return one array: the position of every entry.")
+        got = _as_array(got)
         if got.shape != want.shape:
+            looks_like_filler = stored == (1 << bits) - 1
+            if got.ndim == 1 and np.array_equal(got, want[~looks_like_filler]):
+                fail(f"{shown} = {got.tolist()[:8]}: you dropped every entry stored as {(1 << bits) - 1}, as if it "
+                     f"were a filler; a kept weight can have a gap of exactly {1 << bits} too. Return the position "
+                     "of every entry, fillers included (the caller drops them).")
             if got.shape == (int((~filler).sum()),):
-                fail(f"{shown}: {got.size} positions for {want.size} entries. Return one position per entry, fillers included (the caller drops them).")
+                fail(f"{shown}: {got.size} positions for {want.size} entries. Return one position per entry, "
+                     "fillers included (the caller drops them).")
             fail(f"{shown}: returned shape {got.shape}, expected {want.shape}: one position per stored entry.")
+        if got.size and not np.issubdtype(got.dtype, np.integer):
+            fail(f"{shown} returned dtype {got.dtype}; positions are integers. Keep the sum in integers "
+                 "(stored + 1, not + 1.0; no division), or convert with .astype(np.int64).")
         if np.array_equal(got, want):
             continue
+        found = []
         if np.array_equal(got, want + 1):
-            fail(f"{shown}: every position is 1 too large. The running position starts at -1: positions = cumsum(stored + 1) - 1.")
+            found.append("every position is 1 too large. The running position starts at -1: "
+                         "positions = cumsum(stored + 1) - 1.")
         if np.array_equal(got, np.cumsum(stored)):
-            fail(f"{shown}: off by one: a stored d means a gap of d + 1. positions = cumsum(stored + 1) - 1.")
+            found.append("off by one: a stored d means a gap of d + 1. positions = cumsum(stored + 1) - 1.")
         if np.array_equal(got, np.cumsum(stored) - 1):
-            fail(f"{shown}: add 1 to every stored value (gap = d + 1) before summing: cumsum(stored + 1) - 1.")
+            found.append("add 1 to every stored value (gap = d + 1) before summing: cumsum(stored + 1) - 1.")
         if np.array_equal(got, stored):
-            fail(f"{shown}: the stored values are gaps, not positions. Add them up: np.cumsum.")
-        fail(f"{shown} = {got.tolist()[:10]}, expected {want.tolist()[:10]}.")
+            found.append("the stored values are gaps, not positions. Add them up: np.cumsum.")
+        if np.array_equal(got, stored + 1) or np.array_equal(got, stored - 1):
+            found.append("these are gaps, not positions. Add them up: np.cumsum(stored + 1) - 1.")
+        if len(found) == 1:
+            fail(f"{shown} = {got.tolist()[:8]}: {found[0]}")
+        smallest = smallest or mismatch("positions_from_relative", f"{listed}, {bits}", want.tolist()[:12],
+                                        got.tolist()[:12])
+        if not found:
+            fail(smallest)
+        # Several known mistakes give this output on so small a case: a larger case tells them apart.
+        ambiguous = ambiguous or f"{shown} = {got.tolist()[:8]}: {found[0]}"
+    if ambiguous:
+        fail(ambiguous)
     passed("positions_from_relative undoes relative_indices: positions = cumsum(stored + 1) - 1.")
 
 
@@ -178,12 +319,14 @@ def _cheapest_cases() -> list[tuple[np.ndarray, int, list[int]]]:
     sparse = np.flatnonzero(rng.random(20000) < 0.08)  # ~8% kept, as fc layers in [DC] Table 2
     clustered = np.sort(np.concatenate([np.arange(100, 140), np.arange(3000, 3010), [9000]]))
     return [
-        (np.array([1, 4, 15]), 4, [2, 3]),  # Fig. 2: 3 bits need one filler, 2 bits need four
+        (np.array([1, 4, 15]), 4, [2, 3]),  # Fig. 2: 3 bits need one filler, 2 bits need two
+        (np.array([0, 1, 6]), 1, [2, 3]),  # a tie: 4 entries * (1 + 2) = 3 entries * (1 + 3) -> 2 bits
+        (np.array([0, 1, 6]), 1, [3, 2]),  # the same tie, candidates in the other order
+        (np.array([0, 1, 6]), 1, [4, 3, 2]),
+        (np.arange(12), 4, [5, 3, 2]),  # a full layer: no fillers
         (sparse, 5, list(range(2, 9))),
         (sparse, 8, list(range(2, 9))),
         (clustered, 4, list(range(2, 9))),
-        (np.arange(12), 4, [5, 3, 2]),  # a full layer: no fillers
-        (np.array([0, 1, 6]), 1, [3, 2]),  # a tie: 3 entries * (1 + 3) = 4 entries * (1 + 2) -> 2 bits
     ]
 
 
@@ -195,40 +338,73 @@ def _fixed_bits(positions: np.ndarray, value_bits: int, b: int, filler_value_bit
 
 
 def check_cheapest_index_bits(fn: Callable[..., tuple[int, int]]) -> None:
-    """``fn(positions, value_bits, candidates) -> (b, bits)``: the cheapest fixed-width index size."""
+    """``fn(positions, value_bits, candidates) -> (b, bits)``: the cheapest fixed-width index size.
+
+    Ties go to the smallest ``b``: the tie case is offered with the candidates in both orders.
+    """
+    deferred = ""  # a diagnosis that fits several mistakes on its case
     for positions, vb, candidates in _cheapest_cases():
         shown = (f"cheapest_index_bits(<{positions.size} positions>, value_bits={vb}, candidates={candidates})"
                  if positions.size > 6 else f"cheapest_index_bits({positions.tolist()}, {vb}, {candidates})")
-        got = call(fn, positions.copy(), vb, list(candidates), exercise="cheapest_index_bits")
+        got = call_unchanged(fn, positions.copy(), vb, list(candidates), exercise="cheapest_index_bits")
+        if got is None:
+            fail(f"{shown} returned None: add `return b, total_bits`.")
         if not isinstance(got, tuple) or len(got) != 2:
             fail(f"{shown} returned {type(got).__name__}; return a pair (index_bits, total_bits).")
-        b, total = got
-        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or isinstance(total, bool) or not isinstance(total, (int, np.integer)):
-            fail(f"{shown} returned ({b!r}, {total!r}); both must be ints (use int(...)).")
+        b = as_int(got[0], f"{shown}: the bit-width (first of the pair)")
+        total = as_int(got[1], f"{shown}: the total bits (second of the pair)")
         want_b, want_total = ref.cheapest_index_bits(positions, vb, candidates)
         if (b, total) == (want_b, want_total):
             continue
+        if (b, total) == (want_total, want_b):
+            fail(f"{shown} = ({b}, {total}): the pair is swapped. Return (index_bits, total_bits): "
+                 f"({want_b}, {want_total}).")
         if b not in candidates:
-            fail(f"{shown}: {b} is not one of the candidates. Return the winning bit-width itself, not its position in the list.")
+            if 0 <= b < len(candidates) and candidates[b] == want_b:
+                fail(f"{shown} = ({b}, {total}): {b} is the position of the winner in candidates, not the winner. "
+                     f"Return the bit-width itself, candidates[{b}] = {want_b}.")
+            fail(f"{shown} = ({b}, {total}): {b} is not one of the candidates {candidates}. Return the winning "
+                 "bit-width itself.")
         costs = {c: _fixed_bits(positions, vb, c) for c in candidates}
         no_fill = {c: _fixed_bits(positions, vb, c, fillers=False) for c in candidates}
         cheap_fill = {c: _fixed_bits(positions, vb, c, filler_value_bits=False) for c in candidates}
         index_only = {c: ref.relative_indices(positions, c)[0].size * c for c in candidates}
         if total == no_fill.get(b) and total != costs[b]:
-            fail(f"{shown} = ({b}, {total}): the fillers are not counted. Each filler is a stored entry too: count the entries of relative_indices(positions, b), fillers included.")
+            fail(f"{shown} = ({b}, {total}): the fillers are not counted. Each filler is a stored entry too: "
+                 "count the entries of relative_indices(positions, b), fillers included.")
         if total == cheap_fill.get(b) and total != costs[b]:
-            fail(f"{shown} = ({b}, {total}): a filler costs value_bits + b like any entry (its value 0 is stored), not only its b index bits.")
+            fail(f"{shown} = ({b}, {total}): a filler costs value_bits + b like any entry (its value 0 is stored), "
+                 "not only its b index bits.")
         if total == index_only.get(b) and total != costs[b]:
-            fail(f"{shown} = ({b}, {total}): only the index bits are counted. Every entry stores a value too: entries * (value_bits + b).")
-        if total == costs[b] and costs[b] == want_total:
-            fail(f"{shown} = ({b}, {total}): a tie between several bit-widths. Pick the smallest one (compare (bits, b) pairs, or scan the candidates in increasing order with <).")
-        if total == costs[b]:
-            worst = max(costs, key=costs.get)
-            if b == worst:
-                fail(f"{shown} = ({b}, {total}): that is the most expensive bit-width. Take the minimum (min), not the maximum.")
-            fail(f"{shown} = ({b}, {total}): {b} bits is not the cheapest; {want_b} bits need only {want_total}. Compare every candidate.")
-        fail(f"{shown} = ({b}, {total}), expected ({want_b}, {want_total}): total = entries * (value_bits + b), entries counting the fillers.")
-    passed("cheapest_index_bits counts kept weights and fillers at value_bits + b each, and picks the cheapest (smallest on ties).")
+            fail(f"{shown} = ({b}, {total}): only the index bits are counted. Every entry stores a value too: "
+                 "entries * (value_bits + b).")
+        if total == costs[b]:  # the right cost of a wrong choice: which choice?
+            found = []
+            if costs[b] == want_total:
+                found.append(f"a tie between several bit-widths, and you took {b}. Pick the smallest one (compare "
+                             "(bits, b) pairs, or scan the candidates in increasing order with <).")
+            if costs[b] == max(costs.values()):
+                found.append("that is the most expensive bit-width. Take the minimum (min), not the maximum.")
+            if b == max(candidates):
+                found.append(f"{b} is the largest candidate, not the cheapest: {want_b} bits need only {want_total}. "
+                             "Compare the totals of the candidates, not their widths.")
+            if not found:
+                fail(f"{shown} = ({b}, {total}): {b} bits is not the cheapest; {want_b} bits need only {want_total}. "
+                     "Compare every candidate.")
+            if len(found) == 1:
+                fail(f"{shown} = ({b}, {total}): {found[0]}")
+            # Several mistakes give this answer here (on a tie, the largest width may also be a tied one):
+            # the other cases tell them apart, so look at those first.
+            deferred = deferred or f"{shown} = ({b}, {total}): {found[0]}"
+            continue
+        if b == want_b:
+            fail(f"{shown} = ({b}, {total}): the right bit-width, but {b} bits cost {want_total}: "
+                 f"{costs[b] // (vb + b)} entries (fillers included) x ({vb} + {b}) bits.")
+        fail(mismatch("cheapest_index_bits", shown.split("(", 1)[1][:-1], (want_b, want_total), (b, total))
+             + " total = entries * (value_bits + b), entries counting the fillers.")
+    if deferred:
+        fail(deferred)
+    passed("cheapest_index_bits costs every entry, fillers too, at value_bits + b; smallest b on ties.")
 
 
 __all__ = ["check_csr_bits", "check_relative_indices", "check_positions_from_relative", "check_cheapest_index_bits"]
