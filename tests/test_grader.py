@@ -388,3 +388,12 @@ def test_the_command_line_keeps_every_report_when_one_notebook_is_bad(tmp_path, 
     assert [Path(r["notebook"]).name for r in payload] == [bad.name, good.name]
     assert "not a readable" in payload[0]["error"] and payload[1]["max_points"] == 1
     assert "not a readable" in capsys.readouterr().err
+
+
+def test_the_sandbox_binds_back_a_checkout_that_lives_under_its_private_tmp():
+    """bwrap replaces /tmp; a course or venv under it (CI clones often are) must stay visible."""
+    from course_lib.course.grader.sandbox import _paths_under
+
+    bound = _paths_under(str(REPO_ROOT.parent))
+    assert any(REPO_ROOT.resolve().is_relative_to(p) for p in map(Path, bound)), bound
+    assert all(not Path(a).is_relative_to(b) for a in bound for b in bound if a != b)  # no redundant binds

@@ -48,6 +48,26 @@ def bwrap_path() -> str | None:
     return path if ok else None
 
 
+def _paths_under(root: str) -> list[str]:
+    """The folders under ``root`` a kernel needs: the course, Python, its packages, the data."""
+    from ...data import data_root
+
+    candidates = [REPO_ROOT, Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent,
+                  *[Path(p) for p in sys.path if p]]
+    try:
+        candidates.append(data_root())
+    except Exception:  # no data folder configured: nothing to bind
+        pass
+    base = Path(root).resolve()
+    found = sorted({p.resolve() for p in candidates if p.exists() and p.resolve().is_relative_to(base)
+                    and p.resolve() != base}, key=lambda p: len(p.parts))
+    kept: list[Path] = []
+    for p in found:  # a folder already bound covers its children
+        if not any(p.is_relative_to(k) for k in kept):
+            kept.append(p)
+    return [str(p) for p in kept]
+
+
 def course_fingerprint(roots: tuple[Path, ...] = (PACKAGE_DIR, REPO_ROOT / "solutions")) -> str:
     """SHA-256 over every course file the grading depends on (library, checks, solutions, artifacts)."""
     digest = hashlib.sha256()
@@ -93,8 +113,11 @@ class Kernel:
         spec.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
         if self.bwrap:
+            # /tmp becomes private; what the kernel needs from there (a checkout or a venv that happens
+            # to live under /tmp) is bound back, read-only
+            needed = [f for path in _paths_under("/tmp") for f in ("--ro-bind", path, path)]
             argv = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-                    "--bind", str(self.scratch), str(self.scratch),
+                    *needed, "--bind", str(self.scratch), str(self.scratch),
                     # the connection file lives beside the kernel spec; it must be readable inside
                     "--ro-bind", str(spec.parent), str(spec.parent), "--unshare-pid", "--die-with-parent",
                     "--new-session", "--chdir", str(self.scratch),
