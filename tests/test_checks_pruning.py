@@ -13,7 +13,8 @@ from torch import nn
 
 from course_lib import pruning as ref
 from course_lib.course.checks.core import CheckInputError
-from course_lib.course.checks.core import failure_message as _failure
+from check_helpers import fails as _fails
+from check_helpers import passes as _passes
 from course_lib.course.checks.pruning import (
     check_cubic_sparsity,
     check_iterative_prune,
@@ -23,19 +24,6 @@ from course_lib.course.checks.pruning import (
     check_threshold_prune,
 )
 from course_lib.models import prunable_layers
-
-
-def _fails(check, fn, *phrases):
-    message = _failure(check, fn, *phrases)
-    too_long = [line for line in message.splitlines() if len(line) > 100]
-    assert not too_long, f"lines over 100 characters: {too_long}"
-    return message
-
-
-def _passes(check, fn, capsys):
-    check(fn)
-    out = capsys.readouterr().out
-    assert "PASS" in out and all(len(line) <= 100 for line in out.splitlines()), out
 
 
 def _stub(*args, **kwargs):

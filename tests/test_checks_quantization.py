@@ -17,6 +17,7 @@ from course_lib import quantization as q
 from course_lib import weight_sharing as ws
 from course_lib.course.checks import quantization as cq
 from course_lib.course.checks import weight_sharing as cw
+from check_helpers import passes
 from course_lib.course.checks.core import CheckFailed, failure_message
 
 
@@ -28,12 +29,6 @@ def named(check, fn, *phrases):
     for phrase in phrases:
         assert phrase in flat, f"{phrase!r} not in: {message}"
     return flat
-
-
-def passes(check, fn, capsys):
-    check(fn)
-    out = capsys.readouterr().out
-    assert "PASS" in out and all(len(line) <= 100 for line in out.splitlines()), out
 
 
 # ----------------------------------------------------------------- notebook 04: linear_quantize

@@ -11,25 +11,13 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib.course.checks.core import failure_message as _failure
+from check_helpers import fails as _fails
+from check_helpers import passes as _passes
 from course_lib.course.checks.models import check_count_parameters, check_float32_bytes
 from course_lib.course.checks.core import CheckFailed as _CheckFailed, _lines
 from course_lib.course.checks.welcome import check_fraction_zero
 from course_lib.models import count_parameters, float32_bytes
 from course_lib.sparsity import fraction_zero
-
-
-def _fails(check, fn, *phrases):
-    message = _failure(check, fn, *phrases)
-    too_long = [line for line in message.splitlines() if len(line) > 100]
-    assert not too_long, f"lines over 100 characters: {too_long}"
-    return message
-
-
-def _passes(check, fn, capsys):
-    check(fn)
-    out = capsys.readouterr().out
-    assert "PASS" in out and all(len(line) <= 100 for line in out.splitlines()), out
 
 
 def _stub(*args):
