@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .classroom import class_summary, find_submissions, format_summary, grade_class
+from .classroom import class_summary, format_summary, grade_class
 from .course_index import SubmissionError
 from .runner import CourseTampered, format_report, grade_notebook
 
@@ -57,4 +57,4 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-__all__ = ["main", "find_submissions"]
+__all__ = ["main"]

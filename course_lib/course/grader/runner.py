@@ -27,7 +27,7 @@ from pathlib import Path
 from ...paths import REPO_ROOT
 from .course_index import CourseNotebook, SubmissionError, learner_cells, load_course, match_submission, read_submission
 from .sandbox import Kernel, course_fingerprint
-from .scan import describe, scan_cell
+from .scan import scan_cell
 
 BEGIN_CELL = "import course_lib.course.checks.core as _course_grader_core\n_course_grader_core.begin_check()\n"
 VERDICT_CELL = "import course_lib.course.checks.core as _course_grader_core\nprint({nonce!r}, _course_grader_core.verdict())\n"

@@ -16,6 +16,7 @@ restarted. Either way the caller learns what happened and grading goes on.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -35,8 +36,12 @@ MAX_OUTPUT_CHARS = 20_000  # kept per cell; a submission that prints gigabytes c
 TOKEN_VAR = "COURSE_GRADER_RUN"
 
 
+@functools.lru_cache(maxsize=1)
 def bwrap_path() -> str | None:
-    """The bubblewrap binary, if it is installed and works here (it needs user namespaces or root)."""
+    """The bubblewrap binary, if it is installed and works here (it needs user namespaces or root).
+
+    Probed once per process: a class graded with ``-j`` starts many kernels.
+    """
     path = shutil.which("bwrap")
     if path is None:
         return None

@@ -228,8 +228,3 @@ def scan_cell(source: str, function: str, allow: list[str] | tuple[str, ...] = (
         if isinstance(node, ast.Attribute) and node.attr == function:
             flags.append(Flag(node.lineno, f"calls another module's {function}: the exercise asks for your own"))
     return sorted(set(flags), key=lambda f: f.line)
-
-
-def describe(flags: list[Flag]) -> str:
-    return "; ".join(str(f) for f in flags)
-
