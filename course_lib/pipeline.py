@@ -66,6 +66,7 @@ def train_baseline(name: str, recipe: dict | None = None, data: MNISTData | None
     meta = {
         "recipe": recipe,
         "test_error": evaluate(model, data),
+        "val_error": evaluate(model, data, split="val"),
         "parameters": count_parameters(model),
         "train_seconds": round(seconds, 1),
         "history": history.as_dict() | {"step_loss": history.step_loss[:: max(1, len(history.step_loss) // 500)]},
@@ -86,7 +87,7 @@ def prune_stage(model: nn.Module, data: MNISTData, recipe: dict, progress: bool 
                 desc: str = "prune round") -> tuple[dict[str, torch.Tensor], list[dict]]:
     """Iterative prune -> retrain to ``recipe["keep"]`` ([LW] §3.4); returns ``(masks, rounds)``.
 
-    ``rounds[i]`` holds the kept % per layer and the test error after round ``i``.
+    ``rounds[i]`` holds the kept % per layer and the validation error after round ``i``.
     """
     return prune_and_retrain(
         model, data, sparsities_from_keep(recipe["keep"]), recipe["prune_steps"], recipe["prune_epochs"],
@@ -127,10 +128,10 @@ def half_precision_stage(model: nn.Module, codebooks, data: MNISTData, log: Log 
     The file stores a vector in float16 exactly when all its values survive the float16
     round trip (:mod:`course_lib.compressed_format`), so what is rounded here costs 2
     bytes a value instead of 4, and the file stays lossless. The decision looks at the
-    error on the first 10,000 *training* images, never at the test set, so the reported
+    error on the 5,000 held-out *validation* images, never at the test set, so the reported
     test error is not selected on. Returns ``{"biases": kept?, "centroids": kept?}``.
     """
-    held = (data.train_x[:10000], data.train_y[:10000])
+    held = data.val
     layers = prunable_layers(model)
     decisions = {}
     before = evaluate(model, held)
@@ -145,7 +146,7 @@ def half_precision_stage(model: nn.Module, codebooks, data: MNISTData, log: Log 
     else:
         for n, b in saved_biases.items():
             layers[n].bias.copy_(b)
-    log(f"    float16 biases: train-slice error {err:.2f}% -> {'kept' if decisions['biases'] else 'rejected, float32 kept'}")
+    log(f"    float16 biases: validation error {err:.2f}% -> {'kept' if decisions['biases'] else 'rejected, float32 kept'}")
 
     saved_centroids = {n: cb.centroids.detach().clone() for n, cb in codebooks.items()}
     for cb in codebooks.values():
@@ -157,7 +158,7 @@ def half_precision_stage(model: nn.Module, codebooks, data: MNISTData, log: Log 
         for n, cb in codebooks.items():
             cb.centroids.copy_(saved_centroids[n])
         apply_codebooks(model, codebooks)
-    log(f"    float16 centroids: train-slice error {err:.2f}% -> {'kept' if decisions['centroids'] else 'rejected, float32 kept'}")
+    log(f"    float16 centroids: validation error {err:.2f}% -> {'kept' if decisions['centroids'] else 'rejected, float32 kept'}")
     return decisions
 
 
@@ -182,7 +183,8 @@ def encode_stage(model: nn.Module, codebooks, recipe: dict, path: str | os.PathL
 
 
 class _StageLog:
-    """Test error and time after each stage of :func:`compress`."""
+    """Test error (reported), validation error (what choices may look at) and time after each
+    stage of :func:`compress`."""
 
     def __init__(self, name: str, data: MNISTData, log: Log):
         self.name, self.data, self.log = name, data, log
@@ -192,7 +194,10 @@ class _StageLog:
     def record(self, stage: str, model: nn.Module | None = None, error: float | None = None) -> float:
         error = evaluate(model, self.data) if error is None else error
         now = time.time()
-        self.rows.append({"stage": stage, "test_error": error, "seconds": round(now - self.last, 1)})
+        row = {"stage": stage, "test_error": error, "seconds": round(now - self.last, 1)}
+        if model is not None and self.data.val_x is not None:
+            row["val_error"] = evaluate(model, self.data, split="val")
+        self.rows.append(row)
         if model is not None:
             self.log(f"[{self.name}] {stage}: test error {error:.2f}% ({now - self.last:.1f} s)")
         self.last = now

@@ -330,8 +330,8 @@ def prune_and_retrain(
     step trains ``epochs[i]`` epochs in round ``i`` (seed ``seed + i``) under :class:`MaskKeeper`.
 
     ``train_kwargs`` go to :func:`course_lib.train.train` (lr, momentum, augment, ...).
-    Returns ``(masks, rounds)``; ``rounds[i]`` holds the kept % per layer and the test error
-    after round ``i``. The model ends with its masks applied.
+    Returns ``(masks, rounds)``; ``rounds[i]`` holds the kept % per layer and the validation
+    error after round ``i``. The model ends with its masks applied.
     """
     if len(epochs) != steps:
         raise ValueError(f"recipe needs one entry of epochs per prune step, got {epochs} for {steps} steps.")
@@ -342,11 +342,11 @@ def prune_and_retrain(
         history = train(model, data, epochs=epochs[i], seed=seed + i, after_step=MaskKeeper(masks),
                         desc=f"{desc} {i + 1}/{steps}", **train_kwargs)
         kept = {r["layer"]: r["kept_pct"] for r in sparsity_report(masks)}
-        error = history.test_error[-1] if history.test_error else evaluate(model, data)
-        rounds.append({"kept_pct": kept, "test_error": error})
+        error = history.val_error[-1] if history.val_error else evaluate(model, data, split="val")
+        rounds.append({"kept_pct": kept, "val_error": error})
         if log is not None:
             shown = ", ".join(f"{layer} {pct:.1f}%" for layer, pct in kept.items())
-            log(f"    round {i + 1}: kept {shown} -> test error {error:.2f}%")
+            log(f"    round {i + 1}: kept {shown} -> validation error {error:.2f}%")
 
     masks = iterative_prune(model, targets, steps, retrain, schedule=schedule)
     apply_masks(model, masks)

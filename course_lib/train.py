@@ -10,7 +10,9 @@ with two additions the course needs:
   Each call builds a new SGD, so its momentum starts at zero.
 - ``tqdm.auto`` progress bars: a widget in JupyterLab, text in a terminal.
 
-``evaluate`` returns the top-1 error in percent on all 10,000 test images;
+``evaluate`` returns the top-1 error in percent on all 10,000 test images (the figures the
+course reports), or with ``split="val"`` on the 5,000 held-out validation images (what
+settings are chosen on; training curves use it too);
 ``standard_error`` says how much of a difference between two such errors is noise.
 """
 
@@ -46,9 +48,16 @@ def model_device(model: nn.Module) -> torch.device:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: MNISTData | tuple[torch.Tensor, torch.Tensor], batch_size: int = 2000) -> float:
-    """Top-1 error in % on the test split (all 10,000 images for MNIST)."""
-    x, y = (data.test_x, data.test_y) if isinstance(data, MNISTData) else data
+def evaluate(model: nn.Module, data: MNISTData | tuple[torch.Tensor, torch.Tensor], batch_size: int = 2000,
+             split: str = "test") -> float:
+    """Top-1 error in %: on the test split (all 10,000 MNIST test images) by default, on the
+    validation split with ``split="val"``, or on an ``(x, y)`` pair."""
+    if split not in ("test", "val"):
+        raise ValueError(f"split must be 'test' or 'val', got {split!r}.")
+    if isinstance(data, MNISTData):
+        x, y = data.test if split == "test" else data.val
+    else:
+        x, y = data
     was_training = model.training
     model.eval()
     device = model_device(model)
@@ -100,7 +109,7 @@ class History:
 
     epoch: list[int] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
-    test_error: list[float] = field(default_factory=list)
+    val_error: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     step_loss: list[float] = field(default_factory=list)
 
@@ -132,6 +141,8 @@ def train(
     - ``after_step``: called as ``f(model)`` after every optimizer step (masks, clamps, ...).
     - ``augment``: random shifts of up to 2 pixels.
     - ``train_subset``: train on the first N training images only (for quick runs).
+    - ``evaluate_every_epoch``: record the *validation* error after each epoch in
+      ``history.val_error`` (the test set is never looked at while training).
     - ``optimizer``: bring your own (then ``lr``, ``momentum``, ``weight_decay`` are ignored,
       but the schedule still sets its learning rate).
     """
@@ -189,10 +200,10 @@ def train(
         history.epoch.append(epoch + 1)
         history.train_loss.append(running / max(seen, 1))
         history.lr.append(optimizer.param_groups[0]["lr"])
-        if evaluate_every_epoch:
-            err = evaluate(model, data)
-            history.test_error.append(err)
-            bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}", test_error=f"{err:.2f}%")
+        if evaluate_every_epoch and data.val_x is not None:
+            err = evaluate(model, data, split="val")
+            history.val_error.append(err)
+            bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}", val_error=f"{err:.2f}%")
             model.train()
         else:
             bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}")

@@ -69,9 +69,10 @@ def test_corrupted_bytes_are_reported(tmp_path, mnist):
 
 
 def test_loaded_splits(mnist):
-    assert mnist.train_x.shape == (60_000, 1, 28, 28)
+    assert mnist.train_x.shape == (55_000, 1, 28, 28)
+    assert mnist.val_x.shape == (5_000, 1, 28, 28)
     assert mnist.test_x.shape == (10_000, 1, 28, 28)
-    assert mnist.train_y.shape == (60_000,) and mnist.test_y.shape == (10_000,)
+    assert mnist.train_y.shape == (55_000,) and mnist.test_y.shape == (10_000,)
     assert mnist.train_x.dtype == torch.float32
     assert abs(mnist.train_x.mean().item()) < 0.01
     assert abs(mnist.train_x.std().item() - 1.0) < 0.01
@@ -98,3 +99,23 @@ def test_batches_reject_bad_input():
         next(iterate_batches(torch.zeros(3, 1), torch.zeros(4), 2))
     with pytest.raises(ValueError, match="batch_size"):
         next(iterate_batches(torch.zeros(3, 1), torch.zeros(3), 0))
+
+
+def test_validation_split_is_fixed_disjoint_and_covers_every_digit(mnist):
+    from torchvision.datasets import MNIST
+
+    from course_lib.data import MNIST_MEAN, MNIST_STD, data_root, validation_indices
+
+    idx = validation_indices()
+    assert idx.numel() == 5000 and torch.equal(idx, validation_indices())  # the same every call
+    assert idx.unique().numel() == 5000 and int(idx.min()) >= 0 and int(idx.max()) < 60_000
+    raw = MNIST(str(data_root()), train=True, download=False)
+    all_x = raw.data.unsqueeze(1).float().div(255.0).sub(MNIST_MEAN).div(MNIST_STD)
+    assert torch.equal(mnist.val_x.cpu(), all_x[idx]) and torch.equal(mnist.val_y.cpu(), raw.targets[idx])
+    keep = torch.ones(60_000, dtype=torch.bool)
+    keep[idx] = False
+    assert torch.equal(mnist.train_y.cpu(), raw.targets[keep])  # the rest, in the original order
+    counts = torch.bincount(mnist.val_y.cpu(), minlength=10)
+    assert int(counts.min()) > 400  # every digit is there in roughly its share
+    with pytest.raises(ValueError, match="validation size"):
+        validation_indices(size=0)

@@ -7,7 +7,7 @@ from course_lib.train import evaluate, random_shift, set_seed, train
 
 
 def _small(mnist, n=2000) -> MNISTData:
-    return MNISTData(mnist.train_x[:n], mnist.train_y[:n], mnist.test_x, mnist.test_y)
+    return MNISTData(mnist.train_x[:n], mnist.train_y[:n], mnist.test_x, mnist.test_y, mnist.val_x, mnist.val_y)
 
 
 def test_training_repeats_exactly_with_the_same_seed(mnist):
@@ -26,9 +26,23 @@ def test_training_learns_and_history_is_filled(mnist):
     before = evaluate(model, mnist)
     history = train(model, _small(mnist, 10_000), epochs=2, progress=False)
     assert history.epoch == [1, 2]
-    assert len(history.test_error) == 2 and len(history.train_loss) == 2
+    assert len(history.val_error) == 2 and len(history.train_loss) == 2
     assert history.train_loss[1] < history.train_loss[0]
-    assert history.test_error[-1] < 10.0 < before
+    assert history.val_error[-1] < 10.0 < before
+
+
+def test_training_curves_never_look_at_the_test_set(mnist):
+    """The per-epoch figure is the validation error; without a validation split none is taken."""
+    set_seed(0)
+    model = LeNet300100()
+    history = train(model, _small(mnist, 2000), epochs=1, progress=False)
+    assert history.val_error == [evaluate(model, mnist, split="val")]
+    no_val = MNISTData(mnist.train_x[:500], mnist.train_y[:500], mnist.test_x, mnist.test_y)
+    assert train(model, no_val, epochs=1, progress=False).val_error == []
+    with pytest.raises(ValueError, match="validation"):
+        evaluate(model, no_val, split="val")
+    with pytest.raises(ValueError, match="split"):
+        evaluate(model, mnist, split="train")
 
 
 def test_after_step_runs_after_every_optimizer_step(mnist):

@@ -50,7 +50,7 @@ def prune_baseline(name: str, recipe: dict | None = None, progress: bool = True,
         "paper_keep_rates": DC_KEEP_RATES[name],
         "paper_reference_error": DC_TABLE1[name]["reference_error"],
         "report": rows,
-        "rounds": [{"kept_pct": {k: round(v, 2) for k, v in r["kept_pct"].items()}, "test_error": r["test_error"]}
+        "rounds": [{"kept_pct": {k: round(v, 2) for k, v in r["kept_pct"].items()}, "val_error": r["val_error"]}
                    for r in rounds],
         "train_seconds": round(seconds, 1),
         "baseline_recipe": baseline_meta(name).get("recipe"),
