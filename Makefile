@@ -59,7 +59,7 @@ reproduce: setup                ## the full Deep Compression pipeline for both L
 bench: setup                    ## print speed figures (data loading, epochs, Huffman decoding)
 	$(BIN)/python -m course_lib.commands.benchmark
 
-bench-grading: setup            ## print how long grading 30 submissions of notebook 06 takes (-j 2, one hangs, one dies)
+bench-grading: setup            ## print how long grading 30 submissions of notebook 07 takes (-j 2, one hangs, one dies)
 	$(BIN)/python -m course_lib.commands.grading_benchmark
 
 clean-venv:

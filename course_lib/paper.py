@@ -22,7 +22,7 @@ DC_TABLE1 = {
 
 # [DC] Tables 2 and 3, as printed (strings, so "235K" stays "235K"). Layer names are the
 # paper's (ip1 = our fc1; the map is PAPER_LAYER_NAMES below).
-# Notebook 07 prints them; the reproduction sets its per-layer results beside them.
+# Notebook 06 prints them; the reproduction sets its per-layer results beside them.
 STORAGE_COLUMNS = ["weights", "kept", "weight bits P+Q", "weight bits P+Q+H", "index bits P+Q",
                    "index bits P+Q+H", "rate P+Q", "rate P+Q+H"]
 PAPER_TABLES = {

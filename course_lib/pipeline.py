@@ -1,4 +1,4 @@
-"""Deep Compression, stage by stage ([DC] Fig. 1): the pipeline notebook 08 runs and every
+"""Deep Compression, stage by stage ([DC] Fig. 1): the pipeline notebook 09 runs and every
 project command calls.
 
 1. **baseline**: the committed reference model, or :func:`train_baseline` from scratch.

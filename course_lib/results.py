@@ -1,7 +1,7 @@
 """The measured results of the reproduction and the tables made from them ([DC] Tables 1-3).
 
 ``make reproduce`` writes ``results.json`` (one entry per model, see
-:func:`course_lib.pipeline.compress`) and ``paper_comparison.md``; notebook 08 and the
+:func:`course_lib.pipeline.compress`) and ``paper_comparison.md``; notebook 09 and the
 README show the tables rendered here. Every figure in them is read from ``results.json``;
 the paper's come from :mod:`course_lib.paper`.
 """

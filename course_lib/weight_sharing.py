@@ -455,7 +455,7 @@ def codebook_storage_bits(codebook: Codebook, b: int = 32) -> int:
     """Bits to store a layer's kept weights as indices plus codebook: ``n*ceil(log2 k) + k*b``.
 
     The positions of the kept weights (the sparse index) are not counted here; [DC] §2
-    stores them separately (notebook 06).
+    stores them separately (notebook 07).
     """
     return codebook.kept * codebook.bits + codebook.k * b
 

@@ -106,7 +106,7 @@ def test_the_reference_recipe_is_within_the_budget_and_recognised_as_the_course_
 
 
 def _solution_recipe():
-    nb = json.loads((REPO_ROOT / "solutions" / "08_deep_compression.ipynb").read_text(encoding="utf-8"))
+    nb = json.loads((REPO_ROOT / "solutions" / "09_deep_compression.ipynb").read_text(encoding="utf-8"))
     cell = next(c for c in nb["cells"] if "exercise:capstone-challenge" in c["metadata"].get("tags", []))
     scope = {}
     exec("".join(cell["source"]), scope)

@@ -1,4 +1,4 @@
-"""The cheapest-index-bits check of notebook 07 passes right answers and names the typical wrong ones.
+"""The cheapest-index-bits check of notebook 06 passes right answers and names the typical wrong ones.
 
 (The checks of relative_indices, positions_from_relative and csr_bits are tested in
 tests/test_checks_huffman.py.)

@@ -47,13 +47,13 @@ def course_dir(tmp_path_factory):
     """A solutions folder holding one small course notebook made of real exercises and checks."""
     root = tmp_path_factory.mktemp("course")
     zero = _tagged("00_welcome.ipynb", "exercise:fraction-zero")[0]
-    lengths = _tagged("06_huffman_coding.ipynb", "exercise:huffman-code-lengths")[0]
-    canon = _tagged("06_huffman_coding.ipynb", "exercise:canonical-code")[0]
+    lengths = _tagged("07_huffman_coding.ipynb", "exercise:huffman-code-lengths")[0]
+    canon = _tagged("07_huffman_coding.ipynb", "exercise:canonical-code")[0]
     cells = [nbformat.v4.new_markdown_cell("# Grader test course"),
              nbformat.v4.new_code_cell("import heapq\n\nimport torch\n\nsetup_value = 41 + 1")]
     cells += _cells_of("00_welcome.ipynb", [zero, zero + 1])
     cells.append(nbformat.v4.new_code_cell("from course_lib.sparsity import fraction_zero  # the library's version"))
-    cells += _cells_of("06_huffman_coding.ipynb", [lengths, lengths + 1, lengths + 2, canon, canon + 1])
+    cells += _cells_of("07_huffman_coding.ipynb", [lengths, lengths + 1, lengths + 2, canon, canon + 1])
     cells.append(nbformat.v4.new_code_cell("from course_lib.huffman import canonical_code\nprint(setup_value)"))
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -358,8 +358,8 @@ def test_find_submissions_layouts_and_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="No notebooks"):
         find_submissions(tmp_path)
     (tmp_path / "flat").mkdir()
-    (tmp_path / "flat" / "06_huffman_coding_jdoe.ipynb").write_text("{}")
-    assert find_submissions(tmp_path / "flat")[0].student == "06_huffman_coding_jdoe"
+    (tmp_path / "flat" / "07_huffman_coding_jdoe.ipynb").write_text("{}")
+    assert find_submissions(tmp_path / "flat")[0].student == "07_huffman_coding_jdoe"
     with pytest.raises(FileNotFoundError):
         find_submissions(tmp_path / "nope")
 

@@ -3,7 +3,7 @@
 The course exports an nbgrader source (``course_lib.course.nbgrader_export``); this test
 runs the pinned nbgrader's own command line on it in a temporary course folder:
 
-1. export 00_welcome and 06_huffman_coding (fast ones), plus a tiny synthetic chapter
+1. export 00_welcome and 07_huffman_coding (fast ones), plus a tiny synthetic chapter
    whose check awards partial credit like the capstone's ``check_challenge``;
 2. ``nbgrader generate_assignment`` releases them (solutions stripped by nbgrader);
 3. two students submit each: ``solved`` hands in the source (with the solutions),
@@ -42,7 +42,7 @@ except ImportError:  # reported by the tests below, never skipped
     nbgrader = None
 
 SOLUTIONS = REPO_ROOT / "solutions"
-CHAPTERS = ["00_welcome", "06_huffman_coding"]
+CHAPTERS = ["00_welcome", "07_huffman_coding"]
 PARTIAL_CHAPTER = "99_partial_credit"  # synthetic: a check_challenge that awards 37 %
 PARTIAL_FRACTION = 0.37
 STUDENTS = ("solved", "unsolved")
@@ -179,8 +179,8 @@ def test_every_chapter_exports_valid_nbgrader_metadata(name):
 
 
 def test_the_capstone_check_reports_its_points_to_nbgrader():
-    solution = nbformat.read(SOLUTIONS / "08_deep_compression.ipynb", as_version=4)
-    nb = nbgrader_source(solution, "08_deep_compression")
+    solution = nbformat.read(SOLUTIONS / "09_deep_compression.ipynb", as_version=4)
+    nb = nbgrader_source(solution, "09_deep_compression")
     (cell,) = [c for c in nb.cells if c.metadata["nbgrader"].get("grade_id") == "check-capstone-challenge"]
     (original,) = [c for c in solution.cells if "check:capstone-challenge:10" in c.metadata.get("tags", [])]
     assert cell.source.startswith(original.source), "the course's check runs unchanged"

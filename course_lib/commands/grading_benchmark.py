@@ -2,7 +2,7 @@
 
     python -m course_lib.commands.grading_benchmark [--students 30] [--jobs 2] [--timeout 30]
 
-Builds a class of submissions of notebook 06 (Huffman coding) in a temporary folder, in
+Builds a class of submissions of notebook 07 (Huffman coding) in a temporary folder, in
 nbgrader's ``submitted/<student>/<assignment>/`` layout: most solved, a few unsolved, one
 whose exercise hangs and one whose exercise kills its kernel. Grades them with
 ``course-grade -j``, under the quick budget (``COURSE_QUICK=1``) like the tests, and prints
@@ -25,7 +25,7 @@ from ..course.exercises import EXERCISE_TAG, learner_notebook
 from ..course.grader.classroom import class_summary, format_summary, grade_class
 from ..paths import REPO_ROOT
 
-NOTEBOOK = "06_huffman_coding.ipynb"
+NOTEBOOK = "07_huffman_coding.ipynb"
 HANG = "def huffman_code_lengths(frequencies):\n    while True:\n        pass\n"
 KILL = "import os\n\ndef huffman_code_lengths(frequencies):\n    os.kill(os.getpid(), 9)\n"
 

@@ -7,8 +7,8 @@ writes ``COURSE_DIR/source/<assignment>/<assignment>.ipynb`` and a minimal
 <assignment>`` releases it and ``nbgrader autograde <assignment>`` grades the submissions.
 
 - **One assignment per chapter**: every chapter is one notebook, so the assignment and its
-  only notebook share the notebook's name, e.g. assignment ``06_huffman_coding`` holds
-  ``06_huffman_coding.ipynb``.
+  only notebook share the notebook's name, e.g. assignment ``07_huffman_coding`` holds
+  ``07_huffman_coding.ipynb``.
 - The source carries the solutions (the ``### BEGIN SOLUTION`` blocks, which are also
   nbgrader's markers) and nbgrader's cell metadata (schema version
   :data:`SCHEMA_VERSION`): an exercise cell (tag ``exercise:<id>``) is an "autograded
@@ -54,7 +54,7 @@ PARTIAL_CREDIT_CHECKS = {"check_challenge": "score"}
 NBGRADER_CONFIG = '''\
 # nbgrader configuration of the course "Deep Compression, hands-on", written by
 #   python -m course_lib.course.nbgrader_export
-# One assignment per chapter, named like its notebook: source/06_huffman_coding/06_huffman_coding.ipynb.
+# One assignment per chapter, named like its notebook: source/07_huffman_coding/07_huffman_coding.ipynb.
 # The notebooks run on the python3 kernel of the course's environment (ipykernel).
 c = get_config()  # noqa: F821
 
@@ -157,12 +157,12 @@ def nbgrader_source(solution_nb, name: str = "", *, lock_other_cells: bool = Tru
 
 
 def assignment_name(path: str | Path) -> str:
-    """The nbgrader assignment of a chapter: its notebook's name, e.g. ``06_huffman_coding``."""
+    """The nbgrader assignment of a chapter: its notebook's name, e.g. ``07_huffman_coding``."""
     return Path(path).stem
 
 
 def select(solutions_dir: Path, wanted: list[str] | None) -> list[Path]:
-    """The solution notebooks named by ``wanted`` (``06``, ``06_huffman_coding`` or a file name); all without it."""
+    """The solution notebooks named by ``wanted`` (``06``, ``07_huffman_coding`` or a file name); all without it."""
     available = sorted(solutions_dir.glob("[0-9][0-9]_*.ipynb"))
     if not wanted:
         return available

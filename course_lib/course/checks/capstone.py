@@ -1,4 +1,4 @@
-"""Check of notebook 08's final challenge: your own Deep Compression recipe, scored by the grader.
+"""Check of notebook 09's final challenge: your own Deep Compression recipe, scored by the grader.
 
 The learner writes ``my_recipe()``, returning settings for
 :func:`course_lib.pipeline.compress` on LeNet-300-100 (keep rates, bits, epochs,

@@ -1,4 +1,4 @@
-"""Checks for notebook 06: Huffman code lengths, canonical codes, encoding and decoding ([DC] §4).
+"""Checks for notebook 07: Huffman code lengths, canonical codes, encoding and decoding ([DC] §4).
 
 Each check runs the learner's function on fixed and seeded random cases, smallest first,
 compares it with :mod:`course_lib.huffman`, and names the typical mistake on failure:

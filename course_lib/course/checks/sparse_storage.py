@@ -1,4 +1,4 @@
-"""Checks for notebook 07: CSR size, relative indices with fillers and their inverse ([DC] §2, Fig. 2).
+"""Checks for notebook 06: CSR size, relative indices with fillers and their inverse ([DC] §2, Fig. 2).
 
 The typical mistakes named: off-by-one gaps (storing the gap instead of gap - 1,
 counting the first gap from 0 instead of -1), a missing filler, a single filler

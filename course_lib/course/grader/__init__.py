@@ -1,6 +1,6 @@
 """The grader: what a submission earns, decided by the course, whatever the submission contains.
 
-    course-grade notebooks/06_huffman_coding.ipynb              # one notebook (make grade NB=...)
+    course-grade notebooks/07_huffman_coding.ipynb              # one notebook (make grade NB=...)
     course-grade submitted/ -j 2 --out grades/                  # a class: gradebook.csv, grades.json
     python -m course_lib.course.grader ...                      # the same without the script
 

@@ -42,7 +42,7 @@ class ExerciseSpec:
 
 @dataclass
 class CourseNotebook:
-    name: str  # file name, e.g. "06_huffman_coding.ipynb"
+    name: str  # file name, e.g. "07_huffman_coding.ipynb"
     learner: nbformat.NotebookNode  # the generated learner copy: what the grader runs
     exercises: list[ExerciseSpec]
 
@@ -127,8 +127,8 @@ def _submission_ids(nb) -> tuple[set[str], set[str]]:
 def match_submission(path: Path, nb, course: dict[str, CourseNotebook]) -> CourseNotebook:
     """The course notebook ``nb`` (read from ``path``) belongs to, or :class:`SubmissionError`.
 
-    By the file's ``NN_`` prefix first (``06_huffman_coding (1).ipynb`` and
-    ``06_huffman_coding_jdoe.ipynb`` are notebook 06), else by the exercises it holds.
+    By the file's ``NN_`` prefix first (``07_huffman_coding (1).ipynb`` and
+    ``07_huffman_coding_jdoe.ipynb`` are notebook 07), else by the exercises it holds.
     A notebook whose graded cells are all foreign is another course's, and refused.
     """
     ids, functions = _submission_ids(nb)
