@@ -139,3 +139,16 @@ def test_command_line_quick_run(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "ratio" in out and (tmp_path / res.RESULTS_FILE).is_file()
     assert res.load_results(tmp_path)["command"].endswith("--quick")
+
+
+@pytest.mark.parametrize("name", ["lenet300100", "lenet5"])
+def test_the_pipeline_run_twice_writes_byte_identical_files(tmp_path, mnist, name):
+    """Same recipe, same machine, same seed: the same bytes (seeded SGD, deterministic k-means,
+    canonical Huffman codes, no timestamps in the file). A difference would mean some stage
+    depends on something other than its inputs."""
+    blobs = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        pipeline.compress(name, out, quick=True, data=mnist, progress=False, log=lambda s: None)
+        blobs.append((out / f"{name}.dcz").read_bytes())
+    assert blobs[0] == blobs[1]
