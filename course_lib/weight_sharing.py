@@ -21,6 +21,9 @@ The API, in the order a pipeline calls it:
   centroid is the **sum** of the gradients of the weights in its cluster
   (:func:`centroid_gradient`). Pruned weights stay exactly 0, and each layer keeps at
   most ``k`` distinct non-zero values.
+- :func:`centroid_gradient_autograd` gets the same gradient from autograd: the layer's
+  weight is written as ``W = C[I] * mask`` of a leaf tensor ``C``, and the backward pass
+  of the indexing adds every weight's gradient into its centroid's entry.
 - :func:`sharing_compression_rate` is [DC] Eq. 1, ``r = n*b / (n*log2(k) + k*b)``.
 - :func:`codebooks_from_model` recovers the codebooks from a weight-shared model
   (for example a checkpoint written by ``python -m course_lib.commands.make_quantized``).
@@ -33,6 +36,7 @@ from dataclasses import dataclass
 from typing import Mapping, NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .models import prunable_layers
@@ -232,7 +236,13 @@ def codebook_for_layer(
     seed: int = 0,
     max_iter: int = 300,
 ) -> Codebook:
-    """k-means codebook of one weight tensor over its kept weights (``mask``, default ``weight != 0``)."""
+    """k-means codebook of one weight tensor (any shape) over its kept weights.
+
+    The kept weights are those of ``mask`` (the pruning mask decides, whatever the values: a
+    kept weight at exactly 0 is clustered too, and a weight outside the mask is pruned even
+    if it is not 0), by default ``weight != 0``. ``index`` holds each kept weight's cluster
+    (0 at pruned positions), so ``codebook.weight()`` is 0 wherever the mask is False.
+    """
     weight = weight.detach()
     if mask is None:
         mask = weight != 0
@@ -310,6 +320,39 @@ def centroid_gradient(weight_grad: torch.Tensor, codebook: Codebook) -> torch.Te
     mask = codebook.mask
     out = torch.zeros(codebook.k, dtype=weight_grad.dtype, device=weight_grad.device)
     return out.index_add_(0, codebook.index[mask], weight_grad[mask])
+
+
+def centroid_gradient_autograd(
+    model: nn.Module,
+    layer_name: str,
+    codebook: Codebook,
+    x: torch.Tensor,
+    y: torch.Tensor,
+) -> torch.Tensor:
+    """[DC] Eq. 3 by autograd: ``dL/dC``, a tensor ``[k]``, for ``L = cross_entropy(model(x), y)``
+    with the weight of layer ``layer_name`` written as ``W = C[I] * mask``.
+
+    ``C`` is a fresh leaf copy of ``codebook.centroids`` that requires grad; ``W`` is built
+    from it and replaces the layer's weight in the forward pass
+    (``torch.func.functional_call``). The backward pass of the indexing ``C[I]`` adds the
+    gradient of every kept weight into its centroid's entry, so the result equals
+    :func:`centroid_gradient` of ``dL/dW`` taken at ``W``. Neither ``model`` nor
+    ``codebook`` changes, and no ``.grad`` is left behind.
+    """
+    layers = prunable_layers(model)
+    if layer_name not in layers:
+        raise ValueError(f"No layer named {layer_name!r} in {type(model).__name__}; its layers are {sorted(layers)}.")
+    weight = layers[layer_name].weight
+    if codebook.index.shape != weight.shape:
+        raise ValueError(f"codebook index shape {tuple(codebook.index.shape)} differs from the weight of "
+                         f"{layer_name!r}, {tuple(weight.shape)}.")
+    centroids = codebook.centroids.detach().clone().to(weight.device, weight.dtype).requires_grad_(True)
+    shared = centroids[codebook.index.to(weight.device)] * codebook.mask.to(weight.device)
+    with torch.enable_grad():
+        logits = torch.func.functional_call(model, {f"{layer_name}.weight": shared}, (x.to(weight.device),))
+        loss = F.cross_entropy(logits, y.to(weight.device))
+        (grad,) = torch.autograd.grad(loss, centroids)
+    return grad.to(codebook.centroids.device)
 
 
 class CentroidSGD(torch.optim.Optimizer):
@@ -455,7 +498,7 @@ def codebook_storage_bits(codebook: Codebook, b: int = 32) -> int:
     """Bits to store a layer's kept weights as indices plus codebook: ``n*ceil(log2 k) + k*b``.
 
     The positions of the kept weights (the sparse index) are not counted here; [DC] §2
-    stores them separately (notebook 07).
+    stores them separately (notebook 06).
     """
     return codebook.kept * codebook.bits + codebook.k * b
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from course_lib import integer_inference as ref_int
 from course_lib import quantization as q
 from course_lib.course.checks import quantization as cq
 from check_helpers import passes
@@ -313,56 +314,317 @@ def test_dequantize_mistakes_are_named(wrong, phrases):
     named(cq.check_dequantize, wrong, *phrases)
 
 
-# ----------------------------------------------------------------- fake_quantize
+# ----------------------------------------------------------------- fake_quantize_ste
 
 
-def dequantize_after_linear_quantize(x, bits):
-    """The exercise's two-line solution."""
-    qq, s, z = q.linear_quantize(x, bits)
-    return q.dequantize(qq, s, z)
+def ste_notebook(x, scale, zero_point, bits):
+    """The notebook's solution: clamp for the gradient, detach for the value."""
+    qmax = 2**bits - 1
+    lo, hi = scale * (0 - zero_point), scale * (qmax - zero_point)
+    clipped = torch.clamp(x, lo, hi)
+    codes = torch.clamp(torch.round(x / scale) + zero_point, 0, qmax)
+    x_q = scale * (codes - zero_point)
+    return clipped + (x_q - clipped).detach()
 
 
-def fq_own_arithmetic(x, bits):
-    """Its own arithmetic, x / S instead of the library's x * (1 / S), in float64."""
-    qq, s, z = lq_float64(x, bits)
-    return s * (qq.double() - z)
+def _values(x, s, z, bits):
+    """The forward value, without a gradient."""
+    return s * (torch.clamp(torch.round(x / s) + z, 0, 2**bits - 1) - z)
 
 
-@pytest.mark.parametrize("fn", [dequantize_after_linear_quantize, q.fake_quantize, fq_own_arithmetic,
-                                lambda x, bits: q.dequantize(*lq_notebook(x, bits))])
-def test_fake_quantize_right_answers_pass(fn, capsys):
-    passes(cq.check_fake_quantize, fn, capsys)
+def _inside(x, s, z, bits):
+    return (x >= s * (0 - z)) & (x <= s * (2**bits - 1 - z))
 
 
-def fq_trunc(w, bits):
-    s, z = q.scale_and_zero_point(w, bits)
-    return q.dequantize(torch.trunc(w / s) + z, s, z)
+def ste_where(x, s, z, bits):
+    """A mask with torch.where: the STE inside, a constant outside."""
+    xq = _values(x.detach(), s, z, bits)
+    return torch.where(_inside(x.detach(), s, z, bits), x + (xq - x).detach(), xq)
 
 
-def fq_in_place(x, bits):
-    s, z = q.scale_and_zero_point(x, bits)
-    x /= s
-    return s * (torch.clamp(torch.round(x) + z, 0, 2**bits - 1) - z)
+def ste_strict_edges(x, s, z, bits):
+    """A mask that excludes the ends of the range (right: the edges may go either way)."""
+    xq = _values(x.detach(), s, z, bits)
+    inside = (x.detach() > s * (0 - z)) & (x.detach() < s * (2**bits - 1 - z))
+    return x * inside + (xq - x * inside).detach()
+
+
+def ste_tensor_bounds(x, s, z, bits):
+    """Tensor bounds: torch.clamp gives half the gradient exactly on them."""
+    lo = torch.tensor(s * (0 - z), dtype=x.dtype)
+    hi = torch.tensor(s * (2**bits - 1 - z), dtype=x.dtype)
+    xc = torch.clamp(x, lo, hi)
+    return xc + (_values(x.detach(), s, z, bits) - xc).detach()
+
+
+class _MaskedRound(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, s, z, bits):
+        ctx.save_for_backward(_inside(x, s, z, bits))
+        return _values(x, s, z, bits)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inside,) = ctx.saved_tensors
+        return grad * inside.to(grad.dtype), None, None, None
+
+
+def ste_function(x, s, z, bits):
+    return _MaskedRound.apply(x, s, z, bits)
+
+
+def ste_torch(x, s, z, bits):
+    return torch.fake_quantize_per_tensor_affine(x, s, z, 0, 2**bits - 1)
+
+
+def ste_clamp_then_round(x, s, z, bits):
+    """Clamp x first, then round the clamped value (the same forward: lo and hi are on the grid)."""
+    lo, hi = s * (0 - z), s * (2**bits - 1 - z)
+    xc = x.clamp(lo, hi)
+    return xc + (s * torch.round(xc / s) - xc).detach()
+
+
+@pytest.mark.parametrize("fn", [q.fake_quantize_ste, ste_notebook, ste_where, ste_strict_edges, ste_tensor_bounds,
+                                ste_function, ste_torch, ste_clamp_then_round])
+def test_fake_quantize_ste_right_answers_pass(fn, capsys):
+    passes(cq.check_fake_quantize_ste, fn, capsys)
+
+
+def ste_plain_round(x, s, z, bits):
+    return _values(x, s, z, bits)
+
+
+def ste_no_clip(x, s, z, bits):
+    return x + (_values(x, s, z, bits) - x).detach()
+
+
+def ste_inverted(x, s, z, bits):
+    outside = ~_inside(x.detach(), s, z, bits)
+    return x * outside + (_values(x.detach(), s, z, bits) - x * outside).detach()
+
+
+def ste_clip_only(x, s, z, bits):
+    return torch.clamp(x, s * (0 - z), s * (2**bits - 1 - z))
+
+
+def ste_codes(x, s, z, bits):
+    codes = torch.clamp(torch.round(x / s) + z, 0, 2**bits - 1)
+    return x + (codes - x).detach()
+
+
+def ste_no_clamp_of_codes(x, s, z, bits):
+    xc = torch.clamp(x, s * (0 - z), s * (2**bits - 1 - z))
+    return xc + (s * torch.round(x / s) - xc).detach()
+
+
+def ste_double(x, s, z, bits):
+    return ste_notebook(x.double(), s, z, bits)
+
+
+def ste_in_place(x, s, z, bits):
+    x.clamp_(s * (0 - z), s * (2**bits - 1 - z))
+    return x + (_values(x.detach(), s, z, bits) - x).detach()
+
+
+def ste_detached(x, s, z, bits):
+    return ste_notebook(x, s, z, bits).detach()
+
+
+def ste_library_round_trip(x, s, z, bits):
+    """quantize then dequantize: integer codes in between, so no graph."""
+    return q.dequantize(q.quantize(x, s, z, bits), s, z).to(x.dtype)
+
+
+class _Ones(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, s, z, bits):
+        ctx.save_for_backward(_inside(x, s, z, bits))
+        return _values(x, s, z, bits)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inside,) = ctx.saved_tensors
+        return inside.to(grad.dtype), None, None, None
+
+
+class _OverScale(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, s, z, bits):
+        ctx.save_for_backward(_inside(x, s, z, bits))
+        ctx.s = s
+        return _values(x, s, z, bits)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inside,) = ctx.saved_tensors
+        return grad * inside / ctx.s, None, None, None
+
+
+def ste_own_range(x, s, z, bits):
+    return x + (q.fake_quantize(x.detach(), bits) - x).detach()
+
+
+def ste_floor(x, s, z, bits):
+    xc = torch.clamp(x, s * (0 - z), s * (2**bits - 1 - z))
+    return xc + (s * (torch.clamp(torch.floor(x / s) + z, 0, 2**bits - 1) - z) - xc).detach()
+
+
+def ste_no_zero_point_in_range(x, s, z, bits):
+    """The clipping range [0, S * (2**bits - 1)], as if Z were 0."""
+    xc = torch.clamp(x, 0.0, s * (2**bits - 1))
+    return xc + (_values(x.detach(), s, z, bits) - xc).detach()
+
+
+def ste_codes_clamped_after_ste(x, s, z, bits):
+    """STE on x / S, then a clamp of the codes: no gradient in the first and last code's bins."""
+    xs = x / s
+    r = xs + (torch.round(xs) - xs).detach()
+    return s * (torch.clamp(r + z, 0, 2**bits - 1) - z)
 
 
 @pytest.mark.parametrize(
     "wrong, phrases",
     [
-        (q.broken_blog_quantize, ["still the blog version"]),
-        (lambda w, bits: q.fake_quantize(w, 8), ["8-bit round trip", "bits is ignored"]),
-        (lambda w, bits: q.linear_quantize(w, bits).q, ["integer codes"]),
-        (lambda w, bits: q.linear_quantize(w, bits).q.float(), ["returned the codes q"]),
-        (lambda w, bits: q.linear_quantize(w, bits), ["returned a LinearQuantized of 3 things"]),
-        (lambda w, bits: torch.round(w * 2**bits) / 2**bits, ["not on the quantization grid"]),
-        (lambda w, bits: w.clone(), ["returned x unchanged"]),
-        (lambda w, bits: w + 1e-3 * torch.sin(w * 1000), ["more than 2**"]),
-        (lambda w, bits: q.fake_quantize(w, bits, per_channel=True), ["per-channel ranges", "one per row"]),
-        (lambda w, bits: q.fake_quantize(w, bits, per_channel=True, axis=-1), ["per-channel ranges", "one per"]),
-        (fq_trunc, ["half a step"]),
-        (lambda w, bits: q.fake_quantize(w, bits - 1) if bits > 1 else q.fake_quantize(w, 1), ["bits=1 instead"]),
-        (fq_in_place, ["changed its argument `x` in place"]),
-        (lambda w, bits: q.fake_quantize(w, bits).double().requires_grad_(), ["autograd graph"]),
+        (ste_plain_round, ["torch.round has derivative 0", "straight-through estimator"]),
+        (ste_no_clip, ["passes through outside the clipping range"]),
+        (ste_inverted, ["inverted"]),
+        (ste_clip_only, ["clipped to the range but not rounded"]),
+        (lambda x, s, z, bits: x * 1.0, ["is x itself: nothing was quantized"]),
+        (ste_codes, ["returned the codes q"]),
+        (ste_no_clamp_of_codes, ["not clamped"]),
+        (ste_double, ["returned torch.float64 for a torch.float32 x"]),
+        (lambda x, s, z, bits: torch.clamp(torch.round(x / s) + z, 0, 2**bits - 1).int(), ["integer codes"]),
+        (ste_in_place, ["changed its argument `x` in place"]),
+        (ste_detached, ["no gradient reaches x", "cut off"]),
+        (ste_library_round_trip, ["no gradient reaches x"]),
+        (lambda x, s, z, bits: _Ones.apply(x, s, z, bits), ["grad_output * mask"]),
+        (lambda x, s, z, bits: _OverScale.apply(x, s, z, bits), ["multiplied by", "1 / scale"]),
+        (ste_own_range, ["scale and zero_point are ignored"]),
+        (ste_floor, ["floor"]),
+        (lambda x, s, z, bits: ste_notebook(x, s, z, 8), ["[0, 255] whatever bits is"]),
+        (ste_no_zero_point_in_range, ["clipping range [-0.25, 0.5]", "the gradient is 0 instead of 1"]),
+        (ste_codes_clamped_after_ste, ["first or last code's bin", "Clamp x itself"]),
+        (lambda x, s, z, bits: (ste_notebook(x, s, z, bits), None), ["returned a tuple of 2 things"]),
+        (lambda x, s, z, bits: ste_notebook(x, s, z, bits).reshape(-1), ["shape"]),
+        (lambda x, s, z, bits: ste_notebook(x, s, z, bits).detach().numpy(), ["ndarray", "torch.Tensor"]),
     ],
 )
-def test_fake_quantize_mistakes_are_named(wrong, phrases):
-    named(cq.check_fake_quantize, wrong, *phrases)
+def test_fake_quantize_ste_mistakes_are_named(wrong, phrases):
+    named(cq.check_fake_quantize_ste, wrong, *phrases)
+
+
+def test_fake_quantize_ste_shows_the_smallest_failing_input():
+    flat = named(cq.check_fake_quantize_ste, ste_no_clip, "x=[-0.8, -0.4, -0.1, 0.0, 0.2, 0.45, 0.9]",
+                 "scale=0.25, zero_point=1, bits=2")
+    assert "40x25" not in flat
+
+
+def test_fake_quantize_ste_unsolved_is_explained():
+    def fake_quantize_ste(x, scale, zero_point, bits):
+        raise NotImplementedError
+
+    named(cq.check_fake_quantize_ste, fake_quantize_ste, "not solved yet")
+
+
+# ----------------------------------------------------------------- quantize_multiplier
+
+
+def qm_notebook(M):
+    mantissa, exponent = math.frexp(M)
+    m0, n = round(mantissa * 2**31), -exponent
+    if m0 == 2**31:
+        m0, n = 2**30, n - 1
+    return m0, n
+
+
+def qm_log2(M):
+    """n from log2, done right: ceil(-log2 M) - 1, and the overflow handled."""
+    n = math.ceil(-math.log2(M)) - 1
+    m0 = round(M * 2**n * 2**31)
+    if m0 == 2**31:
+        m0, n = 2**30, n - 1
+    return m0, n
+
+
+def qm_loop(M):
+    """Doubling until M0 reaches [0.5, 1), rounding half up, numpy ints."""
+    n = 0
+    while M * 2**n < 0.5:
+        n += 1
+    m0 = int(np.floor(M * 2**n * 2**31 + 0.5))
+    if m0 >= 2**31:
+        m0, n = m0 // 2, n - 1
+    return np.int64(m0), np.int32(n)
+
+
+@pytest.mark.parametrize("fn", [ref_int.quantize_multiplier, qm_notebook, qm_log2, qm_loop,
+                                lambda M: list(qm_notebook(M))])
+def test_quantize_multiplier_right_answers_pass(fn, capsys):
+    passes(cq.check_quantize_multiplier, fn, capsys)
+
+
+def qm_floor_log2(M):
+    n = math.floor(-math.log2(M))
+    return round(M * 2**n * 2**31), n
+
+
+def qm_no_overflow(M):
+    mantissa, exponent = math.frexp(M)
+    return round(mantissa * 2**31), -exponent
+
+
+def qm_truncated(M):
+    mantissa, exponent = math.frexp(M)
+    return int(mantissa * 2**31), -exponent
+
+
+def qm_sign(M):
+    m0, n = qm_notebook(M)
+    return m0, -n
+
+
+def qm_one_two(M):
+    """M0 in [1, 2): the mantissa doubled, scaled by 2**31."""
+    mantissa, exponent = math.frexp(M)
+    return round(2 * mantissa * 2**31), -exponent - 1
+
+
+def qm_q30(M):
+    mantissa, exponent = math.frexp(M)
+    return round(mantissa * 2**30), -exponent
+
+
+def qm_n_off(M):
+    m0, n = qm_notebook(M)
+    return m0, n - 1
+
+
+@pytest.mark.parametrize(
+    "wrong, phrases",
+    [
+        (qm_floor_log2, ["at a power of two", "math.frexp"]),
+        (qm_no_overflow, ["does not fit in an int32", "(2**30, n - 1)"]),
+        (qm_truncated, ["truncated", "round to nearest"]),
+        (qm_sign, ["wrong sign"]),
+        (qm_one_two, ["not [1, 2)"]),
+        (qm_q30, ["M0 * 2**30", "Q31"]),
+        (qm_n_off, ["2M: n is one too small"]),
+        (lambda M: qm_notebook(M)[::-1], ["swapped"]),
+        (lambda M: (math.frexp(M)[0], -math.frexp(M)[1]), ["is M0 itself", "round(M0 * 2**31)"]),
+        (lambda M: (float(qm_notebook(M)[0]), qm_notebook(M)[1]), ["m0 is the float", "return a Python int"]),
+        (lambda M: (qm_notebook(M)[0], float(qm_notebook(M)[1])), ["n is the float", "return a Python int"]),
+        (lambda M: (torch.tensor(qm_notebook(M)[0]), qm_notebook(M)[1]), ["m0 is a tensor", ".item()"]),
+        (lambda M: qm_notebook(M)[0], ["returned an int", "(m0, n)"]),
+        (lambda M: (*qm_notebook(M), 31), ["returned 3 things"]),
+        (lambda M: (qm_notebook(M)[0] + 7, qm_notebook(M)[1]), ["quantize_multiplier(0.75)", "should be round(M0 * 2**31)"]),
+    ],
+)
+def test_quantize_multiplier_mistakes_are_named(wrong, phrases):
+    named(cq.check_quantize_multiplier, wrong, *phrases)
+
+
+def test_quantize_multiplier_unsolved_is_explained():
+    def quantize_multiplier(M):
+        raise NotImplementedError
+
+    named(cq.check_quantize_multiplier, quantize_multiplier, "not solved yet")

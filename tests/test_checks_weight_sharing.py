@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from course_lib import weight_sharing as ws
 from course_lib.course.checks import weight_sharing as cw
@@ -227,18 +228,47 @@ def test_kmeans_slow_case_needs_more_than_300_rounds():
 # ----------------------------------------------------------------- codebook_for_layer
 
 
-def _codebook(w, bits, mask_of=lambda w: w != 0, over_zeros=False):
-    mask = mask_of(w)
-    c, a = ws.kmeans_codebook(w.reshape(-1) if over_zeros else w[w != 0], bits)
+def _codebook(w, bits, given=None, mask_of=None, over_zeros=False):
+    """The notebook's solution, and its slips: ``mask_of(w, given)`` replaces the mask rule."""
+    kept = w != 0 if given is None else given
+    mask = kept if mask_of is None else mask_of(w, given)
+    c, a = ws.kmeans_codebook(w.reshape(-1) if over_zeros else w[kept], bits)
     index = torch.zeros(w.shape, dtype=torch.long)
     if over_zeros:
         index = a.reshape(w.shape)
     else:
-        index[w != 0] = a
+        index[kept] = a
     return ws.Codebook(c, index, mask)
 
 
-def codebook_positive_only(weight, bits):
+def codebook_two_arguments(weight, bits):
+    return ws.codebook_for_layer(weight, bits)
+
+
+def codebook_ignores_mask(weight, bits, mask=None):
+    return ws.codebook_for_layer(weight, bits)
+
+
+def codebook_nonzero_centroids(weight, bits, mask=None):
+    """Takes the mask for the index but clusters weight[weight != 0]."""
+    mask = weight != 0 if mask is None else mask
+    centroids, _ = ws.kmeans_codebook(weight[weight != 0], bits)
+    index = torch.zeros(weight.shape, dtype=torch.long)
+    index[mask] = ws.assign_to_centroids(weight[mask], centroids)
+    return ws.Codebook(centroids, index, mask)
+
+
+def codebook_flat_index(weight, bits, mask=None):
+    """Works on the flattened weight and never reshapes back."""
+    flat = weight.flatten()
+    mask = flat != 0 if mask is None else mask.flatten()
+    centroids, assignments = ws.kmeans_codebook(flat[mask], bits)
+    index = torch.zeros(flat.shape, dtype=torch.long)
+    index[mask] = assignments
+    return ws.Codebook(centroids, index, mask)
+
+
+def codebook_positive_only(weight, bits, mask=None):
     mask = weight > 0
     centroids, assignments = ws.kmeans_codebook(weight[mask], bits)
     index = torch.zeros(weight.shape, dtype=torch.long)
@@ -246,7 +276,7 @@ def codebook_positive_only(weight, bits):
     return ws.Codebook(centroids, index, mask)
 
 
-def codebook_shares_in_place(weight, bits):
+def codebook_shares_in_place(weight, bits, mask=None):
     mask = weight != 0
     centroids, assignments = ws.kmeans_codebook(weight[mask], bits)
     weight[mask] = centroids[assignments]
@@ -255,22 +285,33 @@ def codebook_shares_in_place(weight, bits):
     return ws.Codebook(centroids, index, mask)
 
 
-def codebook_writes_shared_back(weight, bits):
-    cb = ws.codebook_for_layer(weight, bits)
+def codebook_writes_shared_back(weight, bits, mask=None):
+    cb = ws.codebook_for_layer(weight, bits, mask)
     weight.copy_(cb.weight())
     return cb
 
 
-def codebook_alternative(weight, bits):
-    mask = weight.abs() > 0
+def codebook_alternative(weight, bits, mask=None):
+    mask = weight.abs() > 0 if mask is None else mask.clone()
     kept = torch.masked_select(weight, mask)
     centroids, assignments = ws.kmeans_codebook(kept, bits)
     index = torch.zeros_like(weight, dtype=torch.long).masked_scatter_(mask, assignments)
     return ws.Codebook(centroids.clone(), index, mask)
 
 
-@pytest.mark.parametrize("fn", [_codebook, ws.codebook_for_layer, codebook_alternative,
-                                lambda w, b: ws.codebook_for_layer(w, b, init="linear")])
+def codebook_if_else(weight, bits, mask=None):
+    if mask is None:
+        mask = weight != 0
+    values = weight[mask]
+    centroids, assignments = ws.kmeans_codebook(values, bits)
+    index = torch.zeros_like(weight, dtype=torch.long)
+    index[mask] = assignments
+    return ws.Codebook(centroids, index, mask)
+
+
+@pytest.mark.parametrize("fn", [_codebook, ws.codebook_for_layer, codebook_alternative, codebook_if_else,
+                                lambda w, b, m=None: ws.codebook_for_layer(w, b, m, init="linear"),
+                                lambda *args: ws.codebook_for_layer(*args)])
 def test_codebook_for_layer_right_answers_pass(fn, capsys):
     passes(cw.check_codebook_for_layer, fn, capsys)
 
@@ -278,26 +319,40 @@ def test_codebook_for_layer_right_answers_pass(fn, capsys):
 @pytest.mark.parametrize(
     "wrong, phrases",
     [
-        (lambda w, b: _codebook(w, b, over_zeros=True), ["over the pruned zeros"]),
-        (lambda w, b: _codebook(w, b, mask_of=lambda w: torch.ones_like(w, dtype=torch.bool)),
+        (lambda w, b, m=None: _codebook(w, b, m, over_zeros=True), ["over the pruned zeros"]),
+        (lambda w, b, m=None: _codebook(w, b, m, mask_of=lambda w, g: torch.ones_like(w, dtype=torch.bool)),
          ["pruned weights came back non-zero"]),
-        (lambda w, b: _codebook(w, b, mask_of=lambda w: w > 0), ["weight > 0", "drops the negative weights"]),
+        (lambda w, b, m=None: _codebook(w, b, m, mask_of=lambda w, g: w > 0),
+         ["weight > 0", "drops the negative weights"]),
         (codebook_positive_only, ["weight > 0", "drops the negative weights"]),
-        (lambda w, b: _codebook(w, b, mask_of=lambda w: w < 0), ["weight < 0", "drops the positive weights"]),
-        (lambda w, b: _codebook(w, 6), ["the 6-bit codebook", "bits is ignored"]),
-        (lambda w, b: _codebook(w, 1) if b == 3 else _codebook(w, b), ["the 1-bit codebook"]),
-        (lambda w, b: _codebook(w, b).weight(), ["returned a tensor"]),
-        (lambda w, b: torch.zeros(4, dtype=torch.long), ["returned a tensor"]),
-        (lambda w, b: (_codebook(w, b).centroids, _codebook(w, b).index), ["must return a Codebook"]),
-        (lambda w, b: ws.Codebook(torch.zeros(4), torch.zeros(3, dtype=torch.long), torch.ones(3, dtype=torch.bool)),
-         ["the weight's shape"]),
-        (lambda w, b: ws.Codebook(torch.zeros(4), torch.zeros(w.shape), w != 0), ["LongTensor"]),
+        (lambda w, b, m=None: _codebook(w, b, m, mask_of=lambda w, g: w < 0),
+         ["weight < 0", "drops the positive weights"]),
+        (lambda w, b, m=None: _codebook(w, 6, m), ["the 6-bit codebook", "bits is ignored"]),
+        (lambda w, b, m=None: _codebook(w, 1, m) if b == 3 else _codebook(w, b, m), ["the 1-bit codebook"]),
+        (lambda w, b, m=None: _codebook(w, b, m).weight(), ["returned a tensor"]),
+        (lambda w, b, m=None: torch.zeros(4, dtype=torch.long), ["returned a tensor"]),
+        (lambda w, b, m=None: (_codebook(w, b, m).centroids, _codebook(w, b, m).index), ["must return a Codebook"]),
+        (lambda w, b, m=None: ws.Codebook(torch.zeros(4), torch.zeros(3, dtype=torch.long),
+                                          torch.ones(3, dtype=torch.bool)), ["the weight's shape"]),
+        (lambda w, b, m=None: ws.Codebook(torch.zeros(4), torch.zeros(w.shape), w != 0), ["LongTensor"]),
         (codebook_shares_in_place, ["changed its argument `weight` in place"]),
         (codebook_writes_shared_back, ["changed its argument `weight` in place"]),
-        (lambda w, b: ws.Codebook(ws.codebook_for_layer(w, b).centroids.flip(0), ws.codebook_for_layer(w, b).index,
-                                  w != 0), ["index sends kept weights to the wrong ones"]),
-        (lambda w, b: ws.codebook_for_layer(w, b, init="density"),
-         ["40x30 weight matrix", "returned shared weights"]),
+        (lambda w, b, m=None: ws.Codebook(ws.codebook_for_layer(w, b, m).centroids.flip(0),
+                                          ws.codebook_for_layer(w, b, m).index, ws.codebook_for_layer(w, b, m).mask),
+         ["index sends kept weights to the wrong ones"]),
+        (lambda w, b, m=None: ws.codebook_for_layer(w, b, m, init="density"),
+         ["conv weight of shape (2, 1, 3, 3)", "returned shared weights"]),
+        # the mask argument
+        (codebook_two_arguments, ["takes three arguments", "mask=None"]),
+        (codebook_ignores_mask, ["mask is weight != 0, but a mask was given", "mask=[[1, 1, 1], [0, 1, 1]]"]),
+        (lambda w, b, m=None: _codebook(w, b, m, mask_of=lambda w, g: w != 0 if g is None else g & (w != 0)),
+         ["kept weights that are exactly 0 were dropped"]),
+        (lambda w, b, m=None: _codebook(w, b, m, mask_of=lambda w, g: w != 0 if g is None else g | (w != 0)),
+         ["weights outside the given mask were kept"]),
+        (lambda w, b, m=None: _codebook(w, b, m, mask_of=lambda w, g: w != 0 if g is None else ~g),
+         ["mask is inverted"]),
+        (codebook_nonzero_centroids, ["centroids are those of weight[weight != 0]", "weight[mask]"]),
+        (codebook_flat_index, ["must have the weight's shape (2, 3), got (6,)"]),
     ],
 )
 def test_codebook_for_layer_mistakes_are_named(wrong, phrases):
@@ -407,6 +462,13 @@ def gradient_loop(weight_grad, codebook):
     return torch.tensor(out)
 
 
+def gradient_present_clusters_only(weight_grad, codebook):
+    """One entry per cluster that has members (empty ones dropped)."""
+    idx = codebook.index[codebook.mask]
+    present = torch.unique(idx)
+    return torch.stack([weight_grad[codebook.mask][idx == j].sum() for j in present])
+
+
 @pytest.mark.parametrize("fn", [_gradient(), ws.centroid_gradient, gradient_loop,
                                 lambda g, cb: torch.bincount(cb.index[cb.mask], weights=g[cb.mask], minlength=cb.k),
                                 lambda g, cb: torch.zeros(cb.k).index_add_(0, cb.index.flatten(),
@@ -436,6 +498,11 @@ def test_centroid_gradient_right_answers_pass(fn, capsys):
         (lambda g, cb: ws.centroid_gradient(g, cb)[None, :], ["shape (1, 4)"]),
         (lambda g, cb: ws.centroid_gradient(g, cb) * 2, ["weight_grad=[[0.5, 1.0, -0.25], [2.0, 4.0, 0.125]]",
                                                           "expected [0.5, 0.75, 0.125, 0.0]"]),
+        (lambda g, cb: torch.bincount(cb.index[cb.mask], weights=g[cb.mask]),
+         ["3 gradients for 4 centroids", "empty clusters [3] were left out", "minlength=codebook.k"]),
+        (gradient_present_clusters_only, ["3 gradients for 4 centroids", "empty clusters [3] were left out"]),
+        (lambda g, cb: gradient_present_clusters_only(g, cb) if cb.k == 3 else ws.centroid_gradient(g, cb),
+         ["2 gradients for 3 centroids", "empty clusters [1] were left out", "an empty cluster's is 0"]),
     ],
 )
 def test_centroid_gradient_mistakes_are_named(wrong, phrases):
@@ -448,3 +515,163 @@ def test_checks_leave_no_state_behind(capsys):
         passes(cw.check_kmeans_codebook, ws.kmeans_codebook, capsys)
     with pytest.raises(CheckFailed):
         cw.check_kmeans_codebook(lambda v, b: kmeans_notebook(v, b, final=False))
+
+
+# ----------------------------------------------------------------- centroid_gradient_autograd
+
+
+def _autograd(kind="right"):
+    """The notebook's solution (``torch.func.functional_call``, ``loss.backward()``) and its slips."""
+
+    def centroid_gradient_autograd(model, layer_name, codebook, x, y):
+        if kind == "detached":
+            C = codebook.centroids.detach()
+        elif kind == "codebook leaf":
+            C = codebook.centroids.requires_grad_(True)
+        else:
+            C = codebook.centroids.detach().clone().requires_grad_(True)
+        mask = torch.ones_like(codebook.mask) if kind == "no mask" else codebook.mask
+        W = C[codebook.index] * mask
+        if kind == "weight grad":
+            W.retain_grad()
+        if kind == "no grad":
+            with torch.no_grad():
+                logits = torch.func.functional_call(model, {f"{layer_name}.weight": W}, (x,))
+        else:
+            logits = torch.func.functional_call(model, {f"{layer_name}.weight": W}, (x,))
+        if kind == "sum":
+            loss = F.cross_entropy(logits, y, reduction="sum")
+        elif kind == "nll":
+            loss = F.nll_loss(logits, y)
+        elif kind == "softmax":
+            loss = F.cross_entropy(torch.softmax(logits, dim=1), y)
+        else:
+            loss = F.cross_entropy(logits, y)
+        loss.backward()
+        if kind == "weight grad":
+            return W.grad
+        if kind == "mean":
+            return C.grad / torch.bincount(codebook.index[codebook.mask], minlength=codebook.k).clamp(min=1)
+        if kind == "negated":
+            return -C.grad
+        if kind == "centroids":
+            return C
+        if kind == "tuple":
+            return C.grad, loss.item()
+        return C.grad
+
+    return centroid_gradient_autograd
+
+
+def autograd_grad_api(model, layer_name, codebook, x, y):
+    C = codebook.centroids.clone().requires_grad_()
+    W = C[codebook.index] * codebook.mask
+    loss = F.cross_entropy(torch.func.functional_call(model, {layer_name + ".weight": W}, (x,)), y)
+    return torch.autograd.grad(loss, C)[0]
+
+
+def autograd_model_copy(model, layer_name, codebook, x, y):
+    """A copy of the model whose layer holds W as a plain tensor attribute."""
+    import copy
+
+    twin = copy.deepcopy(model)
+    layer = dict(twin.named_modules())[layer_name]
+    C = torch.tensor(codebook.centroids.tolist(), requires_grad=True)
+    W = torch.zeros(codebook.index.shape)
+    W[codebook.mask] = C[codebook.index[codebook.mask]]
+    del layer.weight
+    layer.weight = W
+    F.cross_entropy(twin(x), y).backward()
+    return C.grad
+
+
+def autograd_by_hand(model, layer_name, codebook, x, y):
+    """Eq. 3 by hand on a copy whose layer holds the shared weights: the same numbers."""
+    import copy
+
+    twin = copy.deepcopy(model)
+    layer = dict(twin.named_modules())[layer_name]
+    with torch.no_grad():
+        layer.weight.copy_(codebook.weight())
+    F.cross_entropy(twin(x), y).backward()
+    return ws.centroid_gradient(layer.weight.grad, codebook)
+
+
+def autograd_grad_api_detached(model, layer_name, codebook, x, y):
+    C = codebook.centroids.detach()
+    W = C[codebook.index] * codebook.mask
+    loss = F.cross_entropy(torch.func.functional_call(model, {layer_name + ".weight": W}, (x,)), y)
+    return torch.autograd.grad(loss, C)[0]
+
+
+def autograd_writes_layer(model, layer_name, codebook, x, y):
+    C = codebook.centroids.clone().requires_grad_()
+    W = C[codebook.index] * codebook.mask
+    with torch.no_grad():
+        dict(model.named_modules())[layer_name].weight.copy_(W)
+    F.cross_entropy(model(x), y).backward()
+    return C.grad
+
+
+def autograd_own_weight(model, layer_name, codebook, x, y):
+    """Eq. 3 by hand, at the layer's own weight instead of W."""
+    model.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    return ws.centroid_gradient(dict(model.named_modules())[layer_name].weight.grad, codebook)
+
+
+def autograd_w_unused(model, layer_name, codebook, x, y):
+    C = codebook.centroids.clone().requires_grad_()
+    W = C[codebook.index] * codebook.mask  # built, then forgotten
+    F.cross_entropy(model(x), y).backward()
+    return C.grad
+
+
+def autograd_create_graph(model, layer_name, codebook, x, y):
+    C = codebook.centroids.clone().requires_grad_()
+    W = C[codebook.index] * codebook.mask
+    loss = F.cross_entropy(torch.func.functional_call(model, {layer_name + ".weight": W}, (x,)), y)
+    return torch.autograd.grad(loss, C, create_graph=True)[0]
+
+
+@pytest.mark.parametrize("fn", [_autograd(), ws.centroid_gradient_autograd, autograd_grad_api, autograd_model_copy,
+                                autograd_by_hand, lambda *args: _autograd()(*args).clone()])
+def test_centroid_gradient_autograd_right_answers_pass(fn, capsys):
+    passes(cw.check_centroid_gradient_autograd, fn, capsys)
+
+
+@pytest.mark.parametrize(
+    "wrong, phrases",
+    [
+        (_autograd("detached"), ["returned None", "no gradient reached C", "requires_grad"]),
+        (autograd_grad_api_detached, ["raised RuntimeError", "C does not require grad", "requires_grad_(True)"]),
+        (_autograd("no grad"), ["raised RuntimeError", "torch.no_grad()"]),
+        (autograd_w_unused, ["returned None", "the forward pass must use W"]),
+        (_autograd("codebook leaf"), ["set requires_grad on codebook.centroids itself", "Work on a copy"]),
+        (autograd_writes_layer, ["changed the model's weights", "functional_call"]),
+        (_autograd("weight grad"), ["the weight's shape (3, 3)", "return C.grad"]),
+        (_autograd("no mask"), ["the mask is missing", "W = C[codebook.index] * codebook.mask"]),
+        (_autograd("sum"), ["sum over the batch", "use the mean"]),
+        (_autograd("nll"), ["F.nll_loss"]),
+        (_autograd("softmax"), ["softmax before F.cross_entropy"]),
+        (_autograd("mean"), ["averaged over each cluster", "sums them"]),
+        (autograd_own_weight, ["the layer's own weight, not at W"]),
+        (_autograd("negated"), ["sign is flipped"]),
+        (_autograd("centroids"), ["returned the centroids C themselves", "C.grad"]),
+        (_autograd("tuple"), ["is a tuple", "torch.Tensor"]),
+        (autograd_create_graph, ["autograd graph"]),
+        (lambda *args: _autograd()(*args)[None], ["shape (1, 4)"]),
+        (lambda m, n, cb, x, y: torch.zeros(cb.k), ["returned zeros"]),
+        (lambda *args: _autograd()(*args) * 1.5, ["layer 'fc2' (3x3)", "cluster 2 empty", "expected [", "0.0"]),
+    ],
+)
+def test_centroid_gradient_autograd_mistakes_are_named(wrong, phrases):
+    named(cw.check_centroid_gradient_autograd, wrong, *phrases)
+
+
+def test_centroid_gradient_autograd_check_leaves_random_state_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    cw._autograd_cases()
+    assert torch.equal(torch.rand(3), expected)

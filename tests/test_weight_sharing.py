@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from course_lib.data import MNISTData
 from course_lib.models import LeNet300100, LeNet5, prunable_layers
@@ -12,6 +13,7 @@ from course_lib.weight_sharing import (
     apply_codebooks,
     assign_to_centroids,
     centroid_gradient,
+    centroid_gradient_autograd,
     codebook_for_layer,
     codebook_storage_bits,
     codebooks_from_model,
@@ -109,6 +111,26 @@ def test_clusters_ignore_pruned_zeros():
     assert torch.all(cb.weight()[w == 0] == 0)
 
 
+def test_the_mask_decides_which_weights_are_kept():
+    w = torch.tensor([[0.5, 0.0, -0.25], [0.75, 1.0, -0.5]])
+    mask = torch.tensor([[True, True, True], [False, True, True]])
+    cb = codebook_for_layer(w, 1, mask=mask)
+    assert torch.equal(cb.mask, mask) and cb.kept == 5
+    values = w[mask]  # the kept 0.0 is clustered, the pruned 0.75 is not
+    assert torch.allclose(cb.centroids, kmeans_codebook(values, 1).centroids)
+    assert cb.weight()[1, 0] == 0, "outside the mask the shared weight is 0, whatever the weight was"
+    assert cb.weight()[0, 1] == cb.centroids[cb.index[0, 1]], "a kept weight at 0 gets a centroid"
+
+
+def test_codebook_for_a_conv_weight():
+    torch.manual_seed(0)
+    w = torch.randn(4, 2, 3, 3) * (torch.rand(4, 2, 3, 3) < 0.5)
+    cb = codebook_for_layer(w, 2)
+    assert cb.index.shape == w.shape and torch.equal(cb.mask, w != 0)
+    assert torch.all(cb.weight()[w == 0] == 0)
+    assert distinct_nonzero_values(cb.weight()) <= 4
+
+
 def test_quantize_model_keeps_zeros_and_at_most_k_values():
     model = _pruned_lenet300100()
     zeros = {n: (m.weight == 0).clone() for n, m in prunable_layers(model).items()}
@@ -135,6 +157,42 @@ def test_centroid_gradient_is_eq3_sum_over_cluster():
     grad = torch.tensor([[1.0, 2.0, 3.0], [4.0, 100.0, 6.0]])
     # cluster 0: 1 + 6; cluster 1: 2 + 4 (the pruned 100 is in no cluster); cluster 2: 3.
     assert torch.equal(centroid_gradient(grad, cb), torch.tensor([7.0, 6.0, 3.0]))
+
+
+def test_autograd_through_shared_weights_is_eq3():
+    """Autograd through W = C[I] * mask gives [DC] Eq. 3, on every layer of both LeNets."""
+    for model_class, bits in ((LeNet300100, {"fc1": 2, "fc2": 3, "fc3": 4}),
+                              (LeNet5, {"conv1": 3, "conv2": 3, "fc1": 2, "fc2": 4})):
+        torch.manual_seed(0)
+        model = model_class()
+        with torch.no_grad():
+            for layer in prunable_layers(model).values():
+                layer.weight.mul_(torch.rand_like(layer.weight) < 0.4)
+        codebooks = quantize_model(model, bits)
+        x, y = torch.randn(8, 1, 28, 28), torch.randint(0, 10, (8,))
+        model.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        grads = {n: m.weight.grad.clone() for n, m in prunable_layers(model).items()}
+        model.zero_grad()
+        state = {k: v.clone() for k, v in model.state_dict().items()}
+        for name, cb in codebooks.items():
+            before = cb.clone()
+            auto = centroid_gradient_autograd(model, name, cb, x, y)
+            assert auto.shape == (cb.k,) and not auto.requires_grad
+            assert torch.allclose(auto, centroid_gradient(grads[name], cb), atol=1e-6, rtol=1e-4), name
+            assert torch.equal(cb.centroids, before.centroids) and not cb.centroids.requires_grad
+        assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items()), "the model is unchanged"
+        assert all(p.grad is None for p in model.parameters()), "no .grad left behind"
+
+
+def test_autograd_gradient_bad_input():
+    model = _pruned_lenet300100()
+    codebooks = quantize_model(model, 2)
+    x, y = torch.randn(2, 1, 28, 28), torch.tensor([1, 2])
+    with pytest.raises(ValueError, match="No layer named"):
+        centroid_gradient_autograd(model, "conv1", codebooks["fc1"], x, y)
+    with pytest.raises(ValueError, match="differs from the weight"):
+        centroid_gradient_autograd(model, "fc2", codebooks["fc1"], x, y)
 
 
 def test_centroid_sgd_step_moves_centroids_by_summed_gradient():

@@ -1,4 +1,5 @@
-"""Checks for notebook 04: linear (affine) quantization ([JQ] §2.1) and the fixed blog "quantize".
+"""Checks for notebook 04: linear quantization ([JQ] §2.1), fake quantization with the
+straight-through estimator ([JQ] §3, [STE]) and the fixed-point multiplier ([JQ] §2.2, Eq. 6).
 
 The contracts (from the notebook):
 
@@ -7,7 +8,11 @@ The contracts (from the notebook):
   tensor (per-tensor), widened to include 0; ``x`` is left as it was.
 - ``dequantize(q, scale, zero_point)`` returns the reals ``S * (q - Z)`` as a float tensor and
   leaves ``q`` as it was.
-- ``fake_quantize(x, bits)`` returns ``dequantize(*linear_quantize(x, bits))``, a float tensor.
+- ``fake_quantize_ste(x, scale, zero_point, bits)`` returns ``S * (clamp(round(x / S) + Z, 0,
+  2**bits - 1) - Z)`` in ``x``'s dtype and shape, whose gradient is the incoming one where
+  ``S * (0 - Z) <= x <= S * (2**bits - 1 - Z)`` and 0 elsewhere; ``x`` is left as it was.
+- ``quantize_multiplier(M)`` returns two ints ``(m0, n)`` with ``M0 = M * 2**n`` in ``[0.5, 1)``
+  and ``m0 = round(M0 * 2**31)`` in ``[2**30, 2**31 - 1]``.
 
 Every check runs small hand-made cases first (so a failure shows the smallest input), keeps
 pristine copies of the arguments (an in-place change such as ``x /= scale`` or
@@ -15,18 +20,25 @@ pristine copies of the arguments (an in-place change such as ``x /= scale`` or
 codes are not integer codes), and names the mistake whose output matches what came back:
 dividing by ``2**bits`` instead of ``2**bits - 1``, ignoring ``bits``, per-channel ranges, a
 range that does not include 0, a zero point off by one or with the wrong sign, truncation
-instead of rounding, a missing clamp, a forgotten or subtracted zero point. When none fits,
-the message shows the input, the expected value and the value returned.
+instead of rounding, a missing clamp, a forgotten or subtracted zero point; for the STE, plain
+rounding (a zero gradient), a gradient passed outside the clipping range or inverted, a forward
+value that is not quantized, a result cut off from the graph, a backward that ignores or scales
+the incoming gradient; for the multiplier, ``M0 = 1`` at powers of two, an ``m0`` of ``2**31``,
+truncation, a wrong sign or Q-format. Where two answers are right (a value exactly between two
+codes, a value within half a step outside the clipping range, an exact tie in ``M0 * 2**31``),
+both pass. When no mistake fits, the message shows the input, the expected value and the value
+returned.
 """
-
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
+from ... import integer_inference as ref_int
 from ... import quantization as ref
 from .core import CheckFailed, as_float, as_int, as_tensor, call, call_unchanged, fail, mismatch, passed
 
@@ -427,87 +439,283 @@ def check_dequantize(fn: Callable) -> None:
     passed("dequantize inverts the codes: S * (q - Z); real 0 comes back exactly.")
 
 
-# ----------------------------------------------------------------- fake_quantize
+# ----------------------------------------------------------------- fake_quantize_ste
 
 
-def _fake_cases() -> list[tuple[torch.Tensor, int, str | None]]:
-    gen = torch.Generator().manual_seed(5)
-    w = torch.randn(64, 32, generator=gen) * 0.08
-    w[w.abs() < 0.02] = 0.0
-    w[:16] *= 3  # rows of different ranges: per-channel ranges differ from the tensor's
-    matrix = "a 64x32 pruned weight matrix"
+def _ste_cases() -> list[tuple[torch.Tensor, float, int, int, torch.Tensor, str | None]]:
+    """``(x, scale, zero_point, bits, upstream gradient, description)``, smallest first.
+
+    Every case has values inside and outside the clipping range; the hand-made ones keep
+    clear of its edges and of rounding ties, so that their expected answer is unambiguous.
+    """
+    gen = torch.Generator().manual_seed(7)
+    weights = torch.randn(40, 25, generator=gen) * 0.3
+    s3, z3 = ref.scale_and_zero_point(weights, 3, clip_std=1.5)
+    s8, z8 = ref.scale_and_zero_point(weights, 8, clip_std=2.0)
+    doubles = torch.randn(300, generator=gen, dtype=torch.float64)
+    s4, z4 = ref.scale_and_zero_point(doubles, 4, clip_std=1.0)
+    relu = torch.relu(torch.randn(200, generator=gen))
+    upstream = lambda t: (torch.rand(t.shape, generator=gen, dtype=t.dtype) + 0.5)  # noqa: E731
+    hand = torch.tensor([-0.8, -0.4, -0.1, 0.0, 0.2, 0.45, 0.9])
+    matrix = torch.tensor([[0.07, -0.62, 0.33], [0.71, -0.18, 0.0]])
     return [
-        (torch.tensor([[0.1, -1.0, 0.0], [2.0, -0.1, 0.4]]), 2, None),
-        (torch.tensor([0.3, 0.0, -0.45, 0.9]), 3, None),
-        (w, 8, matrix), (w, 4, matrix), (w, 2, matrix),
+        (hand, 0.25, 1, 2, torch.ones_like(hand), None),
+        (matrix, 0.1, 3, 3, torch.ones_like(matrix), None),
+        (weights, s3, z3, 3, upstream(weights), "a 40x25 weight matrix, its range clipped at 1.5 std"),
+        (weights, s8, z8, 8, upstream(weights), "the same matrix, clipped at 2 std"),
+        (doubles, s4, z4, 4, upstream(doubles), "300 float64 values, clipped at 1 std"),
+        (relu, 1.0 / 15, 0, 4, upstream(relu), "post-ReLU activations (x >= 0), range [0, 1]"),
     ]
 
 
-def check_fake_quantize(fn: Callable) -> None:
-    """``fn(x, bits)``: the fixed blog "quantize", returning ``x`` after a ``bits``-bit round trip."""
-    outs = {}
-    for w, bits, what in _fake_cases():
-        shown = _shown("fake_quantize", w, bits, what)
-        want = ref.fake_quantize(w, bits)
-        got = call_unchanged(fn, w, bits, exercise="fake_quantize")
-        if isinstance(got, (tuple, list)):
-            fail(f"{shown} returned a {type(got).__name__} of {len(got)} things; return one tensor, the weights "
-                 "after the round trip: dequantize(*linear_quantize(x, bits)).")
-        if isinstance(got, torch.Tensor) and not got.is_floating_point():
-            fail(f"{shown} returned integer codes ({got.dtype}); return the weights after the round trip: "
-                 "dequantize(q, S, Z).")
-        got = as_tensor(got, f"The value returned by {shown}", kind="float", shape=w.shape).to(torch.float32)
-        if w.numel() > 100:
-            outs[bits] = got
-        _check_fake_case(got, w, bits, shown, want)
-    if outs and torch.equal(outs[8], outs[2]):
-        fail("fake_quantize gives the same result at 8 and 2 bits: bits is ignored.")
-    passed("fake_quantize uses its bit-width: at most 2**bits values, zeros stay 0, error <= half a step.")
+def _ste_reference(x: torch.Tensor, s: float, z: int, bits: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(forward values in float64, gradient mask, positions where either gradient is right)."""
+    qmax = 2**bits - 1
+    lo, hi = s * (0 - z), s * (qmax - z)
+    xd = x.detach().to(torch.float64)
+    values = ref.fake_quantize_ste(x.detach(), s, z, bits).to(torch.float64)
+    inside = (xd >= lo) & (xd <= hi)
+    # Within half a step outside the range, x still rounds to the first or last code: counting
+    # it as inside is PyTorch's convention (torch.fake_quantize_per_tensor_affine). The edges
+    # themselves may go either way too.
+    eps = 1e-6 * s
+    either = ((xd < lo) & (xd >= lo - s / 2 - eps)) | ((xd > hi) & (xd <= hi + s / 2 + eps))
+    return values, inside, either
 
 
-def _check_fake_case(got, w, bits, shown, want) -> None:
-    step = ref.scale_and_zero_point(w, bits)[0]
-    scaled = w.to(torch.float64) / step
-    diff = (got - want).abs() > 1e-6 + 1e-6 * want.abs()
-    if not diff.any() or (_ambiguous(scaled)[diff].all() and ((got - want).abs()[diff] <= step * 1.001 + 1e-7).all()):
+def _on_edge(x: torch.Tensor, s: float, z: int, bits: int) -> torch.Tensor:
+    """Where ``x`` sits exactly on an end of the clipping range: any gradient between 0 and the
+    incoming one is right there (``torch.clamp`` gives 0 at scalar bounds, half at tensor bounds)."""
+    xd = x.detach().to(torch.float64)
+    lo, hi = s * (0 - z), s * (2**bits - 1 - z)
+    return ((xd - lo).abs() <= 1e-6 * s) | ((xd - hi).abs() <= 1e-6 * s)
+
+
+def _ste_shown(x, s, z, bits, what) -> str:
+    return f"fake_quantize_ste({what if what else 'x=' + show(x)}, scale={s:.4g}, zero_point={z}, bits={bits})"
+
+
+def _ste_answer(out: Any, x: torch.Tensor, shown: str) -> torch.Tensor:
+    """What came back, as a tensor of ``x``'s dtype and shape (graph kept), or a failure naming what it is."""
+    if isinstance(out, (tuple, list)):
+        fail(f"{shown} returned a {type(out).__name__} of {len(out)} things; return one tensor, the fake-quantized "
+             "values (their gradient is the straight-through estimator).")
+    if isinstance(out, torch.Tensor) and not out.is_floating_point():
+        fail(f"{shown} returned integer codes ({out.dtype}); return the values they stand for, S * (q - Z), "
+             "as a float tensor that gradients can flow through.")
+    if isinstance(out, torch.Tensor) and out.dtype != x.dtype and out.shape == x.shape:
+        fail(f"{shown} returned {out.dtype} for a {x.dtype} x; keep x's dtype (a layer's weights stay float32).")
+    as_tensor(out, f"The value returned by {shown}", kind="float", shape=x.shape, graph=True)
+    return out
+
+
+def _forward_variants(x: torch.Tensor, s: float, z: int, bits: int) -> list[tuple[torch.Tensor, str]]:
+    qmax = 2**bits - 1
+    xd = x.detach().to(torch.float64)
+    lo, hi = s * (0 - z), s * (qmax - z)
+    scaled = xd / s
+    on_grid = lambda codes: s * (codes.clamp(0, qmax) - z)  # noqa: E731
+    return [
+        (xd, "the forward value is x itself: nothing was quantized. The forward pass must give the values of "
+             "the codes, S * (clamp(round(x / S) + Z, 0, 2**bits - 1) - Z); only the gradient goes straight through."),
+        (xd.clamp(lo, hi), "x is clipped to the range but not rounded to the grid: the forward value must be "
+                           "S * (q - Z) with q = clamp(round(x / S) + Z, 0, 2**bits - 1)."),
+        ((torch.round(scaled) + z).clamp(0, qmax), "you returned the codes q, not the values S * (q - Z) they "
+                                                    "stand for."),
+        (s * torch.round(scaled), "values outside the clipping range are not clamped: the codes must stay in "
+                                  "[0, 2**bits - 1], q = clamp(round(x / S) + Z, 0, 2**bits - 1)."),
+        (ref.fake_quantize(x.detach(), bits).to(torch.float64),
+         "these are the values on the grid of x's own min/max range: scale and zero_point are ignored. Quantize "
+         "with the scale and zero point you are given (they may clip x)."),
+        (s * ((torch.round(scaled) + z).clamp(0, 255) - z), "the codes are clamped to [0, 255] whatever bits is: "
+                                                         "clamp to [0, 2**bits - 1]."),
+        (on_grid(torch.floor(scaled) + z), "rounding by truncation or floor; use torch.round (nearest code)."),
+        (on_grid(torch.trunc(scaled) + z), "rounding by truncation (int(), trunc); use torch.round (nearest code)."),
+        (on_grid(torch.round(scaled) - z), "the codes subtract the zero point; quantizing adds it: "
+                                           "q = round(x / S) + Z."),
+        (s * torch.round(scaled).clamp(0, qmax), "the zero point is missing: q = clamp(round(x / S) + Z, 0, "
+                                                 "2**bits - 1), then S * (q - Z)."),
+    ]
+
+
+def _check_ste_forward(got: torch.Tensor, x, s, z, bits, shown) -> None:
+    want, _, _ = _ste_reference(x, s, z, bits)
+    g = got.detach().to(torch.float64)
+    tol = 1e-5 * s + 1e-7 * want.abs()
+    off = (g - want).abs() > tol
+    ties = _ambiguous(x.detach().to(torch.float64) / s)
+    if not off.any() or (ties[off].all() and ((g - want).abs()[off] <= s * 1.001).all()):
         return
-    if torch.equal(got, w):
-        fail(f"{shown} returned x unchanged. Send it through the codes and back: "
-             "dequantize(*linear_quantize(x, bits)).")
-    if torch.equal(got, ref.broken_blog_quantize(w, bits)):
-        fail(f"{shown}: this is still the blog version (round(w / 2), clamped to [-1, 1]); it never reads bits.")
-    if torch.allclose(got, ref.linear_quantize(w, bits).q.float()):
-        fail(f"{shown} returned the codes q (as floats), not the weights they stand for: "
-             "return dequantize(q, S, Z).")
-    if w.dim() > 1:
-        for axis in range(w.dim()):
-            if torch.allclose(got, ref.fake_quantize(w, bits, per_channel=True, axis=axis), atol=1e-6):
-                fail(f"{shown}: you used per-channel ranges ({_axis_name(w, axis)} scale and zero point). "
-                     "This exercise quantizes per tensor: one range [min(x.min(), 0), max(x.max(), 0)] for the "
-                     "whole tensor, hence at most 2**bits distinct values.")
-    for other in range(1, 17):
-        if other != bits and torch.allclose(got, ref.fake_quantize(w, other), atol=1e-6):
-            why = "bits is ignored" if other == 8 else f"you used bits={other} instead of bits={bits}"
-            fail(f"{shown} equals the {other}-bit round trip: {why}. Pass bits on to linear_quantize as it is.")
-    if not torch.all(got[w == 0] == 0):
-        fail(f"{shown}: zero weights came back non-zero. Include 0 in the range so it is exact.")
-    s, z = ref.scale_and_zero_point(w, bits)
-    codes = got.to(torch.float64) / s + z
-    off = (codes - torch.round(codes)).abs() > 1e-3
-    n = ref.distinct_values(got)
-    if off.any() and n <= 2**bits:
-        i = int(off.flatten().nonzero()[0])
-        fail(f"{shown} returned {got.flatten()[i].item():.4g} (at flat position {i}), which is not on the "
-             f"quantization grid S * (q - Z) with S = {s:.4g}, Z = {z}. Use linear_quantize then dequantize.")
-    if n > 2**bits:
-        fail(f"{shown} holds {n} distinct values, more than 2**{bits} = {2**bits}: the values are not on the "
-             "grid of one scale and zero point. Use linear_quantize then dequantize.")
-    err = (got - w).abs().max().item()
-    if err > step / 2 + 1e-6:
-        fail(f"{shown}: a weight moved by {err:.3g}, more than half a step S/2 = {step / 2:.3g}. "
-             "Use linear_quantize then dequantize (round to nearest, not truncate).")
-    fail(differs("fake_quantize", shown.removeprefix("fake_quantize(")[:-1], want, got, "values")
-         + " Expected dequantize(*linear_quantize(x, bits)).")
+    for value, words in _forward_variants(x, s, z, bits):
+        if torch.allclose(g, value, atol=1e-5 * s, rtol=1e-6):
+            fail(f"{shown}: {words}")
+    fail(differs("fake_quantize_ste", shown.removeprefix("fake_quantize_ste(")[:-1], want, g, "values")
+         + " Expected S * (clamp(round(x / S) + Z, 0, 2**bits - 1) - Z).")
 
 
-__all__ = ["check_linear_quantize", "check_dequantize", "check_fake_quantize", "show", "differs"]
+def _gradient(fn: Callable, x, s, z, bits, upstream, shown) -> torch.Tensor:
+    xg = x.detach().clone().requires_grad_(True)
+    out = call_unchanged(fn, xg, s, z, bits, exercise="fake_quantize_ste")
+    out = _ste_answer(out, x, shown)
+    if not out.requires_grad:
+        fail(f"{shown}: no gradient reaches x, the result is cut off from x's autograd graph (by .detach() on the "
+             "whole result, integer codes, numpy or torch.no_grad). Keep x in the graph: "
+             "x + (x_q - x).detach() has the value x_q and the gradient of x.")
+    try:
+        out.backward(upstream)
+    except Exception as exc:  # a custom autograd.Function with a broken backward
+        fail(f"{shown}: the backward pass raised {type(exc).__name__}: {str(exc)[:150]}")
+    if xg.grad is None:
+        fail(f"{shown}: no gradient reaches x: the result does not depend on x in the autograd graph. Build it "
+             "from x itself: x + (x_q - x).detach().")
+    return xg.grad.detach().to(torch.float64)
+
+
+def _check_ste_gradient(grad: torch.Tensor, x, s, z, bits, upstream, shown) -> None:
+    _, inside, either = _ste_reference(x, s, z, bits)
+    up = upstream.to(torch.float64)
+    want = up * inside
+    close = lambda a, b: torch.isclose(a, b, rtol=1e-4, atol=1e-6)  # noqa: E731
+    edge = _on_edge(x, s, z, bits)
+    ok = close(grad, want) | (either & (close(grad, up) | close(grad, torch.zeros_like(up))))
+    ok |= edge & (grad >= -1e-6) & (grad <= up * (1 + 1e-4) + 1e-6)
+    if ok.all():
+        return
+    either |= edge
+    clear_in, clear_out = inside & ~either, ~inside & ~either
+    qmax = 2**bits - 1
+    lo, hi = s * (0 - z), s * (qmax - z)
+    rng = f"[{lo:.4g}, {hi:.4g}]"
+    codes = (torch.round(x.detach().to(torch.float64) / s) + z).clamp(0, qmax)
+    end_bins = clear_in & ((codes == 0) | (codes == qmax))
+    if end_bins.any() and (~ok <= end_bins).all() and torch.all(grad[~ok] == 0):
+        i = int((~ok).flatten().nonzero()[0])
+        fail(f"{shown}: at x = {x.flatten()[i].item():.4g}, inside the clipping range {rng} but in the first or "
+             "last code's bin, the gradient is 0. torch.clamp passes no gradient at its bounds exactly, and a clamp "
+             "of the rounded codes sits on them for the whole bin. Clamp x itself, before rounding: "
+             "xc = x.clamp(lo, hi), then xc + (x_q - xc).detach().")
+    if clear_in.any() and torch.all(grad[clear_in] == 0):
+        if clear_out.any() and close(grad[clear_out], up[clear_out]).all():
+            fail(f"{shown}: the gradient is inverted: 0 inside the clipping range {rng} and passed through outside "
+                 "it. It must be the incoming gradient inside and 0 outside.")
+        fail(f"{shown}: the gradient is 0 inside the clipping range {rng}: torch.round has derivative 0, so "
+             "rounding blocks every update. Use the straight-through estimator: x + (x_q - x).detach() has the "
+             "forward value x_q and the gradient of x (Bengio et al. 2013).")
+    if clear_out.any() and close(grad[clear_out], up[clear_out]).all() and close(grad[clear_in], up[clear_in]).all():
+        i = int(clear_out.flatten().nonzero()[0])
+        fail(f"{shown}: the gradient passes through outside the clipping range {rng} too (at x = "
+             f"{x.flatten()[i].item():.4g}). There the clamp makes the output constant, so its gradient is 0: "
+             "clamp first, xc = x.clamp(lo, hi), then xc + (x_q - xc).detach().")
+    if close(grad, inside.to(torch.float64)).all() and not close(up, torch.ones_like(up)).all():
+        fail(f"{shown}: the gradient is 1 inside the range whatever the incoming gradient: the backward pass "
+             "must return grad_output * mask, not the mask alone.")
+    if clear_in.any():
+        ratio = grad[clear_in] / up[clear_in]
+        c = ratio.median().item()
+        if torch.allclose(ratio, torch.full_like(ratio, c), rtol=1e-4) and not math.isclose(c, 1.0, rel_tol=1e-4):
+            why = (" (that is 1 / scale)" if math.isclose(c, 1 / s, rel_tol=1e-4)
+                   else " (that is scale)" if math.isclose(c, s, rel_tol=1e-4) else "")
+            fail(f"{shown}: the gradient is multiplied by {c:.4g}{why}; the straight-through estimator passes the "
+                 "incoming gradient on unchanged inside the clipping range.")
+    i = int((~ok).flatten().nonzero()[0])
+    xi, gi, wi = x.flatten()[i].item(), grad.flatten()[i].item(), want.flatten()[i].item()
+    where = "inside" if inside.flatten()[i] else "outside"
+    fail(f"{shown}: at x = {xi:.4g}, {where} the clipping range {rng} = [S * (0 - Z), S * (2**bits - 1 - Z)], "
+         f"the gradient is {gi:.4g} instead of {wi:.4g} (the incoming gradient there is {up.flatten()[i].item():.4g})."
+         " Inside the range it passes unchanged; outside it is 0.")
+
+
+def check_fake_quantize_ste(fn: Callable) -> None:
+    """``fn(x, scale, zero_point, bits)``: forward = the fake-quantized values; backward = the STE,
+    the incoming gradient inside the clipping range and 0 outside."""
+    for x, s, z, bits, upstream, what in _ste_cases():
+        shown = _ste_shown(x, s, z, bits, what)
+        out = call_unchanged(fn, x.clone(), s, z, bits, exercise="fake_quantize_ste")
+        got = _ste_answer(out, x, shown)
+        _check_ste_forward(got, x, s, z, bits, shown)
+        grad = _gradient(fn, x, s, z, bits, upstream, shown)
+        _check_ste_gradient(grad, x, s, z, bits, upstream, shown)
+    passed("fake_quantize_ste: values on the grid of (S, Z); gradient passed inside the range, 0 outside.")
+
+
+# ----------------------------------------------------------------- quantize_multiplier
+
+_TIE = (2**30 + 0.5) / 2**31 / 8  # M0 * 2**31 is exactly halfway between two integers: either is right
+_MULTIPLIER_CASES = [0.75, 0.3, 0.5, 2.0**-10, 1 / 3, 0.012728 * 0.00165 / 0.03896, 1e-5, 0.5 - 2.0**-40,
+                     0.999999, 2.0**-20, _TIE]
+
+
+def _multiplier_reference(M: float) -> tuple[int, int, set[tuple[int, int]]]:
+    """The library's ``(m0, n)`` and every answer that is right (two at an exact tie)."""
+    m0, n = ref_int.quantize_multiplier(M)
+    right = {(m0, n)}
+    mantissa, exponent = math.frexp(M)
+    exact = mantissa * 2**31
+    if exact - math.floor(exact) == 0.5:
+        for cand in (math.floor(exact), math.ceil(exact)):
+            right.add((cand // 2, -exponent - 1) if cand == 2**31 else (cand, -exponent))
+    return m0, n, right
+
+
+def _diagnose_multiplier(M: float, m0: int, n: int, want_m0: int, want_n: int, shown: str) -> None:
+    exact_m0 = math.frexp(M)[0] * 2**31
+    if m0 == want_n and n == want_m0:
+        fail(f"{shown}: m0 and n are swapped; return (m0, n) in that order.")
+    if m0 >= 2**31 and n == want_n + 1 and math.frexp(M)[0] == 0.5:
+        fail(f"{shown} = ({m0}, {n}): at a power of two, M0 = M * 2**n = 1.0, outside [0.5, 1); "
+             "floor(-log2(M)) is one too many there. math.frexp(M) gives M0 in [0.5, 1) and the exponent exactly.")
+    if m0 == 2**31:
+        fail(f"{shown} = ({m0}, {n}): m0 = 2**31 does not fit in an int32 (at most 2**31 - 1). When M0 rounds up "
+             "to 1, halve m0 and take one shift less: (2**30, n - 1) is the same number.")
+    if n == -want_n and want_n != 0 and m0 == want_m0:
+        fail(f"{shown}: n = {n} has the wrong sign. M = M0 * 2**-n, so M < 1 gives a shift n >= 0.")
+    if 2**31 <= m0 < 2**32 and n == want_n - 1:
+        fail(f"{shown} = ({m0}, {n}): M0 = M * 2**n must lie in [0.5, 1), not [1, 2), so that "
+             "m0 = round(M0 * 2**31) fits in an int32.")
+    if m0 == want_m0 and n == want_n - 1:
+        fail(f"{shown} = ({m0}, {n}) stands for m0 * 2**-(31 + n) = 2M: n is one too small. "
+             "M0 = M * 2**n lies in [0.5, 1) (math.frexp).")
+    if m0 == want_m0 and n == want_n + 1:
+        fail(f"{shown} = ({m0}, {n}) stands for M / 2: n is one too large. M0 = M * 2**n lies in [0.5, 1).")
+    if n == want_n and m0 == math.floor(exact_m0) != want_m0:
+        fail(f"{shown} = ({m0}, {n}): m0 is truncated (int() or floor); round to nearest: "
+             f"m0 = round(M0 * 2**31) = {want_m0}.")
+    for bits_, name in ((32, "2**32"), (30, "2**30"), (15, "2**15"), (16, "2**16"), (0, "1")):
+        scaled = math.frexp(M)[0] * 2**bits_
+        if n == want_n and abs(m0 - scaled) <= 1:
+            fail(f"{shown} = ({m0}, {n}): m0 is M0 * {name}. The multiplier is a Q31 fixed-point int32: "
+                 "m0 = round(M0 * 2**31).")
+    if n == want_n and 2**30 <= m0 < 2**31:
+        fail(f"{shown} = ({m0}, {n}): m0 should be round(M0 * 2**31) = {want_m0}, M0 = M * 2**n = "
+             f"{math.frexp(M)[0]:.10g}.")
+    fail(f"{shown} returned ({m0}, {n}), which stands for m0 * 2**-(31 + n) = {m0 * 2.0 ** -(31 + n):.6g}; "
+         f"expected ({want_m0}, {want_n}): M = M0 * 2**-n with M0 in [0.5, 1), m0 = round(M0 * 2**31).")
+
+
+def check_quantize_multiplier(fn: Callable) -> None:
+    """``fn(M)`` must return ``(m0, n)``: ``M ≈ m0 * 2**-(31 + n)`` with ``2**30 <= m0 < 2**31`` ([JQ] Eq. 6)."""
+    for M in _MULTIPLIER_CASES:
+        shown = f"quantize_multiplier({M!r})"
+        out = call(fn, M, exercise="quantize_multiplier")
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            kind = type(out).__name__
+            n = f"{len(out)} things" if isinstance(out, (tuple, list)) else f"a{'n' * (kind[0] in 'aeiou')} {kind}"
+            fail(f"{shown} returned {n}; return two ints: (m0, n).")
+        m0, n = out
+        if isinstance(m0, (float, np.floating)) and 0.5 <= float(m0) < 1:
+            fail(f"{shown}: m0 = {float(m0):.6g} is M0 itself. The integer multiplier is the int32 "
+                 "m0 = round(M0 * 2**31).")
+        for what, value in (("m0", m0), ("n", n)):
+            if isinstance(value, (float, np.floating)) and float(value).is_integer():
+                fail(f"{shown}: {what} is the float {float(value)!r}; return a Python int: int(...) "
+                     "(math.floor and numpy's round give floats).")
+        m0 = as_int(m0, f"{shown}: m0")
+        n = as_int(n, f"{shown}: n")
+        want_m0, want_n, right = _multiplier_reference(M)
+        if (m0, n) not in right:
+            _diagnose_multiplier(M, m0, n, want_m0, want_n, shown)
+    passed("quantize_multiplier: M = m0 * 2**-(31 + n), m0 an int32 in [2**30, 2**31), edge cases too.")
+
+
+__all__ = ["check_linear_quantize", "check_dequantize", "check_fake_quantize_ste", "check_quantize_multiplier",
+           "show", "differs"]

@@ -8,12 +8,16 @@ The contracts (from the notebook):
   exactly between two going to the first, i.e. lower, one as ``argmin`` does; move each
   centroid to the mean of its members, an empty cluster keeping its centroid) until no
   assignment changes, at most 300 rounds, the assignments matching the final centroids.
-- ``codebook_for_layer(weight, bits)`` returns ``Codebook(centroids, index, mask)`` with
-  ``mask = weight != 0`` and k-means over the kept weights only.
+- ``codebook_for_layer(weight, bits, mask=None)`` returns ``Codebook(centroids, index, mask)``
+  with the mask given (the pruning mask decides, whatever the values), else ``weight != 0``,
+  and k-means over the kept weights only, for a weight of any shape (linear or conv).
 - ``sharing_compression_rate(n, k, b)`` returns [DC] Eq. 1, a Python number.
 - ``centroid_gradient(weight_grad, codebook)`` returns [DC] Eq. 3, the **sum** of each
-  cluster's kept weight gradients, a float tensor ``[k]``.
-- No function changes its arguments in place.
+  cluster's kept weight gradients, a float tensor ``[k]`` (0 for an empty cluster).
+- ``centroid_gradient_autograd(model, layer_name, codebook, x, y)`` returns the same sum from
+  autograd: ``dL/dC`` for ``L = F.cross_entropy(model(x), y)`` with the layer's weight written
+  as ``W = C[I] * mask`` of a leaf copy ``C`` of the centroids.
+- No function changes its arguments in place (the model and the codebook included).
 
 The checks run small hand-made cases first (so a failure shows the smallest input), keep
 pristine copies of the arguments, coerce the answers (a tensor or a ``float`` subclass is not
@@ -21,10 +25,15 @@ a plain number, float assignments are not cluster numbers), and name the mistake
 matches what came back: ``bits`` clusters instead of ``2**bits``, centroids never updated,
 an empty cluster turned into NaN or reset to 0, ties sent to the upper centroid, no final
 assignment after the last update, stopping early, another initialisation, clusters computed
-over the pruned zeros, ``mask = weight > 0`` (negative weights dropped), ``k`` instead of
-``log2(k)`` bits per index, a missing codebook term, averaging instead of summing the
-gradients of a cluster (Eq. 3), gradients of pruned weights counted, a flipped sign. When
-none fits, the message shows the input, the expected value and the value returned.
+over the pruned zeros, ``mask = weight > 0`` (negative weights dropped), the mask argument
+ignored or combined with ``weight != 0``, ``k`` instead of ``log2(k)`` bits per index, a
+missing codebook term, averaging instead of summing the gradients of a cluster (Eq. 3), one
+gradient per cluster kept (``out[idx] += g``), empty clusters dropped (``bincount`` without
+``minlength``), gradients of pruned weights counted, a flipped sign; for the autograd route a
+detached ``C`` (no gradient flows, or autograd raises), ``requires_grad`` set on the codebook's
+own centroids, ``W`` written into the model, the mask left out of ``W``, the gradient taken at
+the layer's own weight, a summed loss, ``nll_loss`` on logits, ``dL/dW`` returned. When none
+fits, the message shows the input, the expected value and the value returned.
 """
 
 from __future__ import annotations
@@ -35,9 +44,12 @@ import math
 from typing import Any, Callable
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from ... import weight_sharing as ref
-from .core import as_float, as_tensor, call_unchanged, fail, mismatch, passed
+from ...models import LeNet300100, prunable_layers
+from .core import CheckFailed, as_float, as_tensor, call_unchanged, fail, mismatch, passed
 from .quantization import differs, show
 
 ROUNDS = 300
@@ -274,31 +286,59 @@ def _diagnose_kmeans(c, a, values, k, states, exact, inputs, shown) -> None:
 # ----------------------------------------------------------------- codebook_for_layer
 
 
-def _layer_cases() -> list[tuple[torch.Tensor, int, str | None]]:
+def _layer_cases() -> list[tuple[torch.Tensor, int, torch.Tensor | None, str | None]]:
+    """``(weight, bits, mask or None, description)``, smallest first."""
     gen = torch.Generator().manual_seed(6)
     w = torch.randn(40, 30, generator=gen) * 0.1
     w[w.abs() < 0.08] = 0.0  # about 58% pruned
     n0 = int((w == 0).sum())
+    conv = torch.randn(2, 1, 3, 3, generator=gen) * 0.2
+    conv[conv.abs() < 0.15] = 0.0
+    dense = torch.randn(12, 10, generator=gen) * 0.1
+    t = torch.tensor
     return [
-        (torch.tensor([[0.5, 0.0, -0.25], [0.0, 1.0, -0.5]]), 1, None),
-        (torch.tensor([[0.375, 0.0, -0.5], [0.25, -0.125, 0.0], [0.0, 0.75, -0.25]]), 2, None),
-        (w, 2, f"a 40x30 weight matrix with {n0} pruned zeros"),
-        (w, 3, f"a 40x30 weight matrix with {n0} pruned zeros"),
+        (t([[0.5, 0.0, -0.25], [0.0, 1.0, -0.5]]), 1, None, None),
+        (t([[0.375, 0.0, -0.5], [0.25, -0.125, 0.0], [0.0, 0.75, -0.25]]), 2, None, None),
+        (conv, 2, None, f"a conv weight of shape (2, 1, 3, 3) with {int((conv == 0).sum())} pruned zeros"),
+        (w, 2, None, f"a 40x30 weight matrix with {n0} pruned zeros"),
+        (w, 3, None, f"a 40x30 weight matrix with {n0} pruned zeros"),
+        # the mask decides: a kept weight that is exactly 0, and a pruned one that is not 0 (yet)
+        (t([[0.5, 0.0, -0.25], [0.75, 1.0, -0.5]]), 1, t([[True, True, True], [False, True, True]]), None),
+        (dense, 2, dense.abs() > 0.08, "a dense 12x10 weight and its pruning mask |w| > 0.08 (not applied yet)"),
     ]
 
 
+def _takes_mask(fn: Callable) -> bool:
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return True
+    if any(p.kind == inspect.Parameter.VAR_POSITIONAL for p in params):
+        return True
+    positional = [p for p in params if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                  inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3
+
+
 def check_codebook_for_layer(fn: Callable) -> None:
-    """``fn(weight, bits)``: the layer's ``Codebook(centroids, index, mask)``, k-means over its kept (non-zero) weights."""
-    for w, bits, what in _layer_cases():
+    """``fn(weight, bits, mask=None)``: the layer's ``Codebook(centroids, index, mask)``, k-means over the kept
+    weights (``mask``, by default ``weight != 0``); every weight outside the mask is pruned."""
+    if not _takes_mask(fn):
+        fail("codebook_for_layer takes three arguments: codebook_for_layer(weight, bits, mask=None). The third is "
+             "the layer's pruning mask; without one, the kept weights are weight != 0.")
+    for w, bits, mask, what in _layer_cases():
         inputs = f"{what if what else 'weight=' + show(w)}, bits={bits}"
+        if mask is not None and what is None:
+            inputs += f", mask={show(mask.int())}"
         shown = f"codebook_for_layer({inputs})"
-        want = ref.codebook_for_layer(w, bits).weight()
-        cb = call_unchanged(fn, w, bits, exercise="codebook_for_layer")
-        _check_layer_case(cb, w, bits, inputs, shown, want)
-    passed("codebook_for_layer clusters the kept weights only, keeps the pruned zeros, 2**bits centroids.")
+        want = ref.codebook_for_layer(w, bits, mask=mask).weight()
+        args = (w, bits) if mask is None else (w, bits, mask)
+        cb = call_unchanged(fn, *args, exercise="codebook_for_layer")
+        _check_layer_case(cb, w, bits, mask, inputs, shown, want)
+    passed("codebook_for_layer clusters the kept weights (the mask, else weight != 0), 2**bits clusters.")
 
 
-def _check_layer_case(cb, w, bits, inputs, shown, want) -> None:
+def _check_layer_case(cb, w, bits, given, inputs, shown, want) -> None:
     if not isinstance(cb, ref.Codebook):
         if isinstance(cb, torch.Tensor):
             fail(f"{shown} returned a tensor; return the layer's Codebook(centroids, index, mask). "
@@ -314,26 +354,14 @@ def _check_layer_case(cb, w, bits, inputs, shown, want) -> None:
     if index.dtype != torch.long:
         fail(f"{shown}: the index must be a LongTensor (dtype torch.long), got {index.dtype}.")
     if mask.dtype != torch.bool:
-        fail(f"{shown}: the mask must be a BoolTensor (weight != 0), got {mask.dtype}.")
+        fail(f"{shown}: the mask must be a BoolTensor (weight != 0, or the mask given), got {mask.dtype}.")
     index, mask = index.detach(), mask.detach()
     if centroids.numel() == 0 or index.min() < 0 or index.max() >= centroids.numel():
         fail(f"{shown}: index values must lie in [0, {centroids.numel() - 1}] for {centroids.numel()} centroids.")
     got = centroids[index] * mask
-    kept = w != 0
+    kept = w != 0 if given is None else given
     if not torch.equal(mask, kept):
-        pruned_back = not torch.all(got[~kept] == 0)
-        if torch.equal(mask, w > 0):
-            fail(f"{shown}: the mask is weight > 0, which drops the negative weights. The mask must be True at "
-                 "every kept weight, negative or positive: mask = weight != 0.")
-        if torch.equal(mask, w < 0):
-            fail(f"{shown}: the mask is weight < 0, which drops the positive weights. The mask must be True at "
-                 "every kept weight: mask = weight != 0.")
-        if pruned_back:
-            fail(f"{shown}: pruned weights came back non-zero: the mask is True at pruned zeros. The mask is "
-                 "True at the kept weights only: mask = weight != 0.")
-        n = int((mask != kept).sum())
-        fail(f"{shown}: the mask must be True at every kept weight and False at the pruned zeros "
-             f"(mask = weight != 0); it differs at {n} of {w.numel()} positions.")
+        _diagnose_mask(mask, kept, given, got, w, shown)
     k = centroids.numel()
     if k != 2**bits:
         other = round(math.log2(k)) if k > 0 and 2 ** round(math.log2(k)) == k else None
@@ -345,13 +373,51 @@ def _check_layer_case(cb, w, bits, inputs, shown, want) -> None:
     c_all, a_all = ref.kmeans_codebook(w.reshape(-1), bits)
     if torch.allclose(got, c_all[a_all].reshape(w.shape) * kept, atol=1e-5):
         fail(f"{shown}: the clusters were computed over the pruned zeros too. Pruned weights are not weights to "
-             "share: cluster weight[weight != 0] only, or a centroid is wasted near 0.")
+             "share: cluster the kept weights only, or a centroid is wasted near 0.")
+    if given is not None and bool((w != 0).any()):
+        nonzero = ref.kmeans_codebook(w[w != 0], bits)
+        if not torch.equal(w != 0, given) and (torch.allclose(torch.sort(centroids).values, nonzero.centroids,
+                                                              atol=1e-5)):
+            fail(f"{shown}: the centroids are those of weight[weight != 0], but the mask was given: the kept "
+                 "weights are weight[mask], whatever their values.")
     c_ref = ref.kmeans_codebook(w[kept], bits).centroids
     if torch.allclose(torch.sort(centroids).values, torch.sort(c_ref).values, atol=1e-5):
         fail(f"{shown}: the centroids are right, but the index sends kept weights to the wrong ones. "
              "index[mask] = assignments, in the order of weight[mask].")
     fail(differs("codebook_for_layer", inputs, want, got, "shared weights")
-         + " Expected k-means over weight[weight != 0], written back at the kept positions.")
+         + " Expected k-means over the kept weights, written back at the kept positions.")
+
+
+def _diagnose_mask(mask, kept, given, got, w, shown) -> None:
+    """The codebook's mask differs from the kept weights (``kept``): name how."""
+    nonzero = w != 0
+    if given is not None:
+        if torch.equal(mask, nonzero):
+            fail(f"{shown}: the codebook's mask is weight != 0, but a mask was given: use it. The pruning mask "
+                 "decides which weights are kept, whatever their values; weight != 0 is only the default "
+                 "(mask=None).")
+        if torch.equal(mask, given & nonzero):
+            fail(f"{shown}: kept weights that are exactly 0 were dropped (mask & (weight != 0)). The given mask "
+                 "decides: a kept weight stays kept, even at 0.")
+        if torch.equal(mask, given | nonzero):
+            fail(f"{shown}: weights outside the given mask were kept (mask | (weight != 0)). Outside the mask "
+                 "a weight is pruned, whatever its value.")
+        if torch.equal(mask, ~given):
+            fail(f"{shown}: the mask is inverted: True must mark the kept weights.")
+        n = int((mask != kept).sum())
+        fail(f"{shown}: the codebook's mask must be the mask given; it differs at {n} of {w.numel()} positions.")
+    if torch.equal(mask, w > 0):
+        fail(f"{shown}: the mask is weight > 0, which drops the negative weights. The mask must be True at "
+             "every kept weight, negative or positive: mask = weight != 0.")
+    if torch.equal(mask, w < 0):
+        fail(f"{shown}: the mask is weight < 0, which drops the positive weights. The mask must be True at "
+             "every kept weight: mask = weight != 0.")
+    if not torch.all(got[~kept] == 0):
+        fail(f"{shown}: pruned weights came back non-zero: the mask is True at pruned zeros. The mask is "
+             "True at the kept weights only: without a mask given, mask = weight != 0.")
+    n = int((mask != kept).sum())
+    fail(f"{shown}: the mask must be True at every kept weight and False at the pruned zeros "
+         f"(mask = weight != 0); it differs at {n} of {w.numel()} positions.")
 
 
 # ----------------------------------------------------------------- sharing_compression_rate
@@ -427,6 +493,9 @@ def _gradient_cases() -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, to
          t([[0, 1, 1], [1, 0, 2]]), t([[True, True, True], [False, False, True]]), None),
         # index 0 at the pruned positions, as codebook_for_layer writes it
         (t([-0.2, 0.3]), t([[1.5, -0.5], [0.25, 3.0]]), t([[1, 0], [0, 1]]), t([[True, False], [True, True]]), None),
+        # the middle cluster 1 is empty (its only member is pruned)
+        (t([-0.2, 0.0, 0.3]), t([[1.5, -0.5], [0.25, 3.0]]), t([[2, 1], [0, 2]]), t([[True, False], [True, True]]),
+         None),
     ]
     for seed in (0, 1, 2):
         gen = torch.Generator().manual_seed(seed)
@@ -462,12 +531,27 @@ def check_centroid_gradient(fn: Callable) -> None:
                  f"one gradient per centroid, a tensor of shape ({k},).")
         if isinstance(got, torch.Tensor) and got.shape != (k,) and got.numel() == k:
             fail(f"{shown} returned shape {tuple(got.shape)}; return one gradient per centroid, shape ({k},).")
+        if isinstance(got, torch.Tensor) and got.dim() == 1 and got.numel() < k:
+            _diagnose_dropped_clusters(got, want, index, mask, k, shown)
         g = as_tensor(got, f"The value returned by {shown}", kind="float", shape=(k,)).to(torch.float64)
         w = want.to(torch.float64)
         if torch.allclose(g, w, atol=1e-6):
             continue
         _diagnose_gradient(g, w, grad.to(torch.float64), index, mask, k, inputs, shown)
     passed("centroid_gradient sums each cluster's gradients over the kept weights only (Eq. 3).")
+
+
+def _diagnose_dropped_clusters(got, want, index, mask, k, shown) -> None:
+    """Fewer than ``k`` gradients came back: name the empty clusters that were dropped."""
+    filled = torch.bincount(index[mask], minlength=k) > 0
+    g, w = got.detach().to(torch.float64), want.to(torch.float64)
+    empty = [int(j) for j in (~filled).nonzero().flatten()]
+    n = g.numel()
+    if n == int(filled.sum()) and torch.allclose(g, w[filled], atol=1e-6):
+        why = (" (torch.bincount stops at the largest index it sees: pass minlength=codebook.k)"
+               if not filled[n:].any() else "")
+        fail(f"{shown} returned {n} gradients for {k} centroids: the empty clusters {empty} were left "
+             f"out{why}. Every centroid gets a gradient, an empty cluster's is 0: shape ({k},).")
 
 
 def _diagnose_gradient(g, want, grad, index, mask, k, inputs, shown) -> None:
@@ -507,5 +591,196 @@ def _diagnose_gradient(g, want, grad, index, mask, k, inputs, shown) -> None:
     fail(differs("centroid_gradient", inputs, want, g) + " Eq. 3: per cluster, the sum of its kept weights' gradients.")
 
 
+# ----------------------------------------------------------------- centroid_gradient_autograd
+
+
+class _TinyNet(nn.Module):
+    """fc1, ReLU, fc2: small enough to show a failing case in one line."""
+
+    def __init__(self, sizes: tuple[int, int, int]):
+        super().__init__()
+        self.fc1 = nn.Linear(sizes[0], sizes[1])
+        self.fc2 = nn.Linear(sizes[1], sizes[2])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(torch.relu(self.fc1(x.flatten(1))))
+
+
+class _TinyConv(nn.Module):
+    """conv1 (3x3, 2 channels), ReLU, fc1 to 3 classes, on 6x6 images."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 2, 3)
+        self.fc1 = nn.Linear(2 * 4 * 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc1(torch.relu(self.conv1(x)).flatten(1))
+
+
+def _autograd_cases() -> list[tuple[nn.Module, str, ref.Codebook, torch.Tensor, torch.Tensor, str]]:
+    """``(model, layer name, codebook, x, y, description)``, smallest first. Each model's own weight
+    differs from the codebook's ``W``, so a gradient taken at the wrong weight shows."""
+    t = torch.tensor
+    with torch.random.fork_rng(devices=[]):  # the learner's random state stays as it was
+        torch.manual_seed(0)
+        tiny = _TinyNet((4, 3, 3))
+        torch.manual_seed(1)
+        conv = _TinyConv()
+        torch.manual_seed(2)
+        lenet = LeNet300100()
+    gen = torch.Generator().manual_seed(1)
+    x4 = torch.randn(5, 4, generator=gen)
+    y4 = t([0, 2, 1, 2, 0])
+    # fc2 is 3x3: cluster 2 of 4 is empty, two weights pruned
+    cb_fc2 = ref.Codebook(t([-0.5, -0.125, 0.25, 0.75]), t([[0, 1, 3], [3, 0, 1], [1, 3, 0]]),
+                          t([[True, True, True], [True, False, True], [True, True, False]]))
+    cb_fc1 = ref.Codebook(t([-0.375, 0.5]), torch.randint(0, 2, (3, 4), generator=gen),
+                          torch.rand(3, 4, generator=gen) < 0.7)
+    x6 = torch.randn(4, 1, 6, 6, generator=gen)
+    y6 = t([1, 0, 2, 1])
+    cb_conv = ref.Codebook(t([-0.25, -0.0625, 0.125, 0.375]), torch.randint(0, 4, (2, 1, 3, 3), generator=gen),
+                           torch.rand(2, 1, 3, 3, generator=gen) < 0.6)
+    with torch.no_grad():  # a real layer too
+        w = lenet.fc2.weight * (torch.rand(lenet.fc2.weight.shape, generator=gen) < 0.3)
+    cb_lenet = ref.codebook_for_layer(w, 3)
+    x28 = torch.randn(16, 1, 28, 28, generator=gen)
+    y28 = torch.randint(0, 10, (16,), generator=gen)
+    net = "a net 4 -> fc1 -> 3 -> ReLU -> fc2 -> 3"
+    return [
+        (tiny, "fc2", cb_fc2, x4, y4, f"{net}, layer 'fc2' (3x3), 4 centroids, cluster 2 empty, 5 inputs"),
+        (tiny, "fc1", cb_fc1, x4, y4, f"{net}, layer 'fc1' (3x4), 2 centroids, 5 inputs"),
+        (conv, "conv1", cb_conv, x6, y6, "a net conv1 (2 filters 3x3) -> ReLU -> fc1, layer 'conv1', 4 centroids"),
+        (lenet, "fc2", cb_lenet, x28, y28, "LeNet-300-100 (random weights), layer 'fc2', 8 centroids, 16 images"),
+    ]
+
+
+def _gradient_of(model: nn.Module, name: str, weight: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+                 loss: str = "mean") -> torch.Tensor:
+    """``dL/dW`` at ``weight`` for the layer ``name`` (``loss``: "mean", "sum", "nll", "softmax")."""
+    w = weight.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        logits = torch.func.functional_call(model, {f"{name}.weight": w}, (x,))
+        if loss == "nll":
+            value = F.nll_loss(logits, y)
+        elif loss == "softmax":
+            value = F.cross_entropy(torch.softmax(logits, 1), y)
+        else:
+            value = F.cross_entropy(logits, y, reduction=loss)
+        (grad,) = torch.autograd.grad(value, w)
+    return grad
+
+
+def _autograd_text(fn: Callable, exc: BaseException) -> str | None:
+    """A message for the autograd errors a learner meets, or None."""
+    text = str(exc)
+    if "does not require grad" in text:
+        return ("autograd found nothing to differentiate: C does not require grad. Make C a leaf that does, "
+                "C = codebook.centroids.detach().clone().requires_grad_(True), build W from C, and keep "
+                "the forward pass out of torch.no_grad().")
+    if "leaf Variable that requires grad" in text:
+        return ("an in-place change of the leaf C: build W = C[codebook.index] * codebook.mask as a new "
+                "tensor, and leave C as it is.")
+    return None
+
+
+def _call_autograd(fn: Callable, args: tuple, shown: str) -> Any:
+    try:
+        return call_unchanged(fn, *args, exercise="centroid_gradient_autograd", may_change=(0, 2))
+    except CheckFailed as exc:
+        cause = exc.__cause__
+        words = _autograd_text(fn, cause) if isinstance(cause, RuntimeError) else None
+        if words is None:
+            raise
+        fail(f"{shown} raised RuntimeError: {words}")
+
+
+def check_centroid_gradient_autograd(fn: Callable) -> None:
+    """``fn(model, layer_name, codebook, x, y)`` must return ``dL/dC`` ([DC] Eq. 3) by autograd through
+    ``W = C[I] * mask``, for ``L = cross_entropy(model(x), y)``, changing neither the model nor the codebook."""
+    for model, name, cb, x, y, what in _autograd_cases():
+        k = cb.k
+        shown = f"centroid_gradient_autograd({what})"
+        want = ref.centroid_gradient_autograd(model, name, cb, x, y).to(torch.float64)
+        model_before = {key: v.detach().clone() for key, v in model.state_dict().items()}
+        pristine = cb.clone()
+        got = _call_autograd(fn, (model, name, cb, x, y), shown)
+        _autograd_arguments_unchanged(model, model_before, cb, pristine, shown)
+        weight = prunable_layers(model)[name].weight
+        if got is None:
+            fail(f"{shown} returned None: no gradient reached C. C must be a leaf tensor with requires_grad "
+                 "(codebook.centroids.detach().clone().requires_grad_(True)), W must be computed from C, and the "
+                 "forward pass must use W, not the layer's own weight.")
+        if isinstance(got, torch.Tensor) and got.shape == weight.shape and got.shape != (k,):
+            fail(f"{shown} returned a tensor of the weight's shape {tuple(weight.shape)}, dL/dW; return C.grad, "
+                 f"one gradient per centroid, shape ({k},).")
+        if isinstance(got, torch.Tensor) and got.shape != (k,) and got.numel() == k:
+            fail(f"{shown} returned shape {tuple(got.shape)}; return C.grad, one gradient per centroid, "
+                 f"shape ({k},).")
+        if (isinstance(got, torch.Tensor) and got.shape == (k,) and got.is_floating_point()
+                and torch.allclose(got.detach().to(torch.float64), cb.centroids.to(torch.float64))):
+            fail(f"{shown} returned the centroids C themselves; return their gradient, C.grad, after the "
+                 "backward pass.")
+        g = as_tensor(got, f"The value returned by {shown}", kind="float", shape=(k,)).to(torch.float64)
+        if torch.allclose(g, want, atol=1e-6, rtol=1e-4):
+            continue
+        _diagnose_autograd(g, want, model, name, cb, x, y, what, shown)
+    passed("centroid_gradient_autograd: autograd through W = C[I] * mask sums each cluster (Eq. 3).")
+
+
+def _autograd_arguments_unchanged(model, model_before, cb, pristine, shown) -> None:
+    after = model.state_dict()
+    if after.keys() != model_before.keys() or any(
+            not torch.equal(after[key].detach(), model_before[key]) for key in model_before):
+        fail(f"{shown} changed the model's weights. Run the model with W in place of the layer's weight without "
+             "writing it in: torch.func.functional_call(model, {layer_name + '.weight': W}, (x,)), or a copy.")
+    for field in ("centroids", "index", "mask"):
+        now = getattr(cb, field)
+        if not (isinstance(now, torch.Tensor) and now.dtype == getattr(pristine, field).dtype
+                and torch.equal(now.detach(), getattr(pristine, field))):
+            fail(f"{shown} changed codebook.{field} in place. It only computes the gradient; leave the "
+                 "codebook as it is.")
+    if cb.centroids.requires_grad or cb.centroids.grad is not None:
+        fail(f"{shown} set requires_grad on codebook.centroids itself, so the codebook now collects gradients "
+             "(and a second call adds to the first). Work on a copy: "
+             "C = codebook.centroids.detach().clone().requires_grad_(True).")
+
+
+def _diagnose_autograd(g, want, model, name, cb, x, y, what, shown) -> None:
+    def close(t: torch.Tensor) -> bool:
+        return bool(torch.allclose(g, t.to(torch.float64), atol=1e-6, rtol=1e-4, equal_nan=True))
+
+    shared = cb.weight()
+    eq3 = functools.partial(ref.centroid_gradient, codebook=cb)
+    if torch.all(g == 0):
+        fail(f"{shown} returned zeros: the gradient never reached C (was it zeroed, or taken before "
+             "backward?). Return C.grad after loss.backward(), or torch.autograd.grad(loss, C).")
+    if close(-want):
+        fail(f"{shown}: the sign is flipped. Return dL/dC itself; the step (C - lr * gradient) is the optimizer's.")
+    if close(want * x.shape[0]):
+        fail(f"{shown}: the loss is the sum over the batch; use the mean, F.cross_entropy(logits, y) "
+             "with its default reduction.")
+    unmasked = ref.Codebook(cb.centroids, cb.index, torch.ones_like(cb.mask))
+    if close(ref.centroid_gradient(_gradient_of(model, name, unmasked.weight(), x, y), unmasked)):
+        fail(f"{shown}: the mask is missing: W = C[index] puts a centroid at every pruned position too. "
+             "Multiply by the mask: W = C[codebook.index] * codebook.mask.")
+    own = prunable_layers(model)[name].weight
+    if close(eq3(_gradient_of(model, name, own, x, y))):
+        fail(f"{shown}: the gradient was taken at the layer's own weight, not at W = C[I] * mask. Run the "
+             "forward pass with W in the layer's place (torch.func.functional_call).")
+    counts = torch.bincount(cb.index[cb.mask], minlength=cb.k).to(torch.float64)
+    if close(want / counts.clamp(min=1)):
+        fail(f"{shown}: the gradients were averaged over each cluster. Autograd through C[I] sums them, as "
+             "[DC] Eq. 3 does: return C.grad as it is.")
+    for loss, words in (("nll", "F.nll_loss on the logits is not the cross-entropy (it expects log-probabilities): "
+                                "use F.cross_entropy(logits, y)."),
+                        ("softmax", "a softmax before F.cross_entropy applies it twice: F.cross_entropy takes the "
+                                    "logits, model(x) as it is.")):
+        if close(eq3(_gradient_of(model, name, shared, x, y, loss=loss))):
+            fail(f"{shown}: {words}")
+    fail(differs("centroid_gradient_autograd", what, want, g)
+         + " Expected dL/dC for L = F.cross_entropy(model(x), y), with W = C[I] * mask in the layer.")
+
+
 __all__ = ["check_kmeans_codebook", "check_codebook_for_layer", "check_sharing_compression_rate",
-           "check_centroid_gradient"]
+           "check_centroid_gradient", "check_centroid_gradient_autograd"]
