@@ -21,7 +21,8 @@ What is here, one idea per function:
 - :func:`masked_step`: one SGD step after which the pruned weights are exactly zero again;
   :class:`MaskKeeper` does the same as an ``after_step`` hook for :func:`course_lib.train.train`,
   keeping pruned weights at exactly zero while the survivors retrain.
-- :func:`sensitivity_scan`: prune one layer at a time, see how the error grows ([LW] Fig. 6).
+- :func:`sensitivity_scan`: prune one layer at a time, see how the validation error grows
+  ([LW] Fig. 6).
 - :func:`iterative_prune`: prune -> retrain, k times, up to per-layer targets ([LW] §3.4).
 - :func:`cubic_sparsity`, :class:`GradualPruner`: the gradual schedule of Zhu & Gupta [ZG].
 - :func:`sparsity_report`: kept weights per layer.
@@ -414,14 +415,21 @@ def sensitivity_scan(
     sparsities=(0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98),
     layers: list[str] | None = None,
     evaluate_fn: Callable | None = None,
+    split: str = "val",
 ) -> dict[str, list[float]]:
-    """Prune one layer at a time (no retraining) and record the test error ([LW] §4, Fig. 6).
+    """Prune one layer at a time (no retraining) and record the error ([LW] §4, Fig. 6).
 
-    Returns ``{layer: [error at each sparsity]}``. The model is restored afterwards.
-    ``data`` is what ``evaluate_fn`` takes (default :func:`course_lib.train.evaluate`: an
-    ``MNISTData`` or an ``(x, y)`` pair). The most sensitive layer should be pruned least.
+    Returns ``{layer: [error at each sparsity]}``. The model is restored afterwards. A scan
+    chooses per-layer thresholds, so by default it reads the **validation** error
+    (``evaluate(model, data, split="val")``), never the test set. ``data`` is what
+    ``evaluate_fn`` takes (default :func:`course_lib.train.evaluate` on ``split``: an
+    ``MNISTData``, or an ``(x, y)`` pair). The most sensitive layer should be pruned least.
     """
-    evaluate_fn = evaluate_fn or evaluate
+    if split not in ("test", "val"):
+        raise ValueError(f"sensitivity_scan: split must be 'val' (to choose settings) or 'test', got {split!r}.")
+    if evaluate_fn is None:
+        def evaluate_fn(m, d):
+            return evaluate(m, d, split=split)
     all_layers = _require_model(model, "sensitivity_scan")
     names = list(all_layers) if layers is None else list(layers)
     sparsities = [_require_sparsity(s, "sensitivity_scan") for s in sparsities]
@@ -430,10 +438,12 @@ def sensitivity_scan(
         weight = all_layers[name].weight
         original = weight.detach().clone()
         errors = []
-        for s in sparsities:
-            weight.copy_(original * magnitude_prune(original, s))
-            errors.append(float(evaluate_fn(model, data)))
-        weight.copy_(original)
+        try:
+            for s in sparsities:
+                weight.copy_(original * magnitude_prune(original, s))
+                errors.append(float(evaluate_fn(model, data)))
+        finally:
+            weight.copy_(original)  # restored even when an evaluation fails
         result[name] = errors
     return result
 

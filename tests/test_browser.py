@@ -9,7 +9,8 @@ count, and checks what is on the page:
   which shows a short ``FAIL:`` box and no traceback (``CheckFailed._render_traceback_``);
 - figures are images (``image/png``) that loaded;
 - notebook 02: the sliders of the pruning explorer are real ipywidgets and moving one
-  redraws the test error; the course's ``tqdm.auto`` progress bar is a widget.
+  redraws the validation error (the explorer chooses settings, so it never shows the test
+  error); the course's ``tqdm.auto`` progress bar is a widget.
 
 Screenshots go to ``tests/screenshots/`` (git-ignored). Without Chromium the tests skip,
 unless ``CI`` is set: then they fail. As root with apt-get, Chromium is installed first.
@@ -533,8 +534,9 @@ def test_pruning_solutions_in_browser(browser, lab):
         # 5. figures: the histograms, the curves, the scans, the explorer and the random-mask plot.
         _assert_figures(nb, minimum=5)
 
-        # 4. the explorer: ipywidgets sliders; moving one redraws the test error.
+        # 4. the explorer: ipywidgets sliders; moving one redraws the validation error.
         explorer = nb.find("widgets.FloatSlider")
+        assert 'split="val"' in explorer["source"], f"{PRUNING}: the explorer must read the validation split"
         cell = _cell(page, explorer["index"])
         sliders = cell.locator(".widget-slider")
         assert sliders.count() >= 3, (f"{PRUNING} {_describe_cell(explorer)}: {sliders.count()} sliders shown, "
@@ -568,7 +570,7 @@ def test_pruning_solutions_in_browser(browser, lab):
         assert after_readout != before_readout, f"the slider readout stayed {before_readout!r}"
         old_title, new_title = _title_strip(before_src), _title_strip(after_src)
         assert old_title != new_title, (f"{PRUNING}: after moving the slider ({before_readout} -> {after_readout}) "
-                                        "the figure changed but its title (the test error) did not")
+                                        "the figure changed but its title (the validation error) did not")
         nb.refresh()
         unexpected = _unexpected_errors(nb, allowed=lambda cell: False)
         assert not unexpected, f"{PRUNING}: errors after moving the slider:\n" + "\n\n".join(unexpected)

@@ -1,6 +1,7 @@
-"""The pruning checks pass right solutions (the reference and other ways to write them) and name
-the typical mistakes of wrong ones: each mutant below must FAIL with a message that names it, in
-lines of at most 100 characters."""
+"""The pruning checks (notebook 02: checks.magnitude_pruning; 03: checks.retraining) pass right
+solutions (the reference and other ways to write them) and name the typical mistakes of wrong
+ones: each mutant below must FAIL with a message that names it, in lines of at most 100
+characters."""
 
 import copy
 import math
@@ -15,13 +16,15 @@ from course_lib import pruning as ref
 from course_lib.course.checks.core import CheckInputError
 from check_helpers import fails as _fails
 from check_helpers import passes as _passes
-from course_lib.course.checks.pruning import (
-    check_cubic_sparsity,
-    check_iterative_prune,
+from course_lib.course.checks.magnitude_pruning import (  # notebook 02
     check_magnitude_prune,
-    check_masked_step,
     check_prune_model,
     check_threshold_prune,
+)
+from course_lib.course.checks.retraining import (  # notebook 03
+    check_cubic_sparsity,
+    check_iterative_prune,
+    check_masked_step,
 )
 from course_lib.models import prunable_layers
 

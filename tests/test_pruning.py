@@ -24,13 +24,14 @@ from course_lib.pruning import (
     magnitude_prune,
     masked_step,
     masks_from_model,
+    prune_and_retrain,
     prune_model,
     sensitivity_scan,
     sparsities_from_keep,
     sparsity_report,
     threshold_prune,
 )
-from course_lib.train import train
+from course_lib.train import evaluate, train
 
 
 def _tie_free(shape, seed=0):
@@ -197,11 +198,15 @@ def test_model_level_bad_input():
 # --------------------------------------------------------------------------- masks survive retraining
 
 
-def _fake_data(n=256, seed=0):
+def _fake_data(n=256, seed=0, val=False):
+    """Random images; ``val=True`` adds a validation split unlike the test split (other images)."""
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 1, 28, 28, generator=g)
     y = torch.randint(0, 10, (n,), generator=g)
-    return MNISTData(x, y, x[:64], y[:64])
+    if not val:
+        return MNISTData(x, y, x[:64], y[:64])
+    vx, vy = torch.randn(96, 1, 28, 28, generator=g), torch.randint(0, 10, (96,), generator=g)
+    return MNISTData(x, y, x[:64], y[:64], vx, vy)
 
 
 def test_masks_survive_sgd_with_momentum_and_weight_decay_exactly_at_zero():
@@ -299,6 +304,23 @@ def test_iterative_prune_masks_only_shrink_and_reach_targets():
         assert torch.equal(final[name], getattr(model, name).weight != 0)
 
 
+def test_prune_and_retrain_records_the_validation_error_of_each_round():
+    torch.manual_seed(0)
+    model = LeNet300100()
+    data = _fake_data(128, val=True)
+    logged = []
+    masks, rounds = prune_and_retrain(model, data, {"fc1": 0.9, "fc2": 0.5}, steps=2, epochs=[1, 1],
+                                      schedule="linear", log=logged.append, batch_size=64, lr=0.01, progress=False)
+    assert [set(r) for r in rounds] == [{"kept_pct", "val_error"}] * 2  # no test_error: the test set is not looked at
+    assert rounds[0]["kept_pct"] == {"fc1": pytest.approx(55.0), "fc2": pytest.approx(75.0)}
+    assert rounds[1]["kept_pct"] == {"fc1": pytest.approx(10.0), "fc2": pytest.approx(50.0)}
+    assert rounds[-1]["val_error"] == evaluate(model, data, split="val") != evaluate(model, data)
+    assert len(logged) == 2 and all("validation error" in line for line in logged)
+    assert torch.equal(masks["fc1"], model.fc1.weight != 0)
+    with pytest.raises(ValueError, match="one entry of epochs per prune step"):
+        prune_and_retrain(model, data, {"fc1": 0.9}, steps=2, epochs=[1])
+
+
 def test_cubic_schedule_formula():
     s_i, s_f, t0, n, dt = 0.0, 0.9, 100, 10, 50
     for t in range(t0, t0 + n * dt + 1, dt):
@@ -358,6 +380,32 @@ def test_sensitivity_scan_restores_the_model_and_grows_with_sparsity():
     assert result["fc1"] == [0.0, 0.5 * 235200, 0.9 * 235200]
     for k, v in model.state_dict().items():
         assert torch.equal(v, state[k])
+
+
+def test_sensitivity_scan_reads_the_validation_split_by_default():
+    """A scan chooses thresholds, so it must not look at the test set unless asked to."""
+    torch.manual_seed(0)
+    model = LeNet300100()
+    data = _fake_data(64, val=True)
+    scan = sensitivity_scan(model, data, sparsities=(0.0, 0.9), layers=["fc2"])
+    assert scan["fc2"][0] == evaluate(model, data, split="val") != evaluate(model, data)
+    on_test = sensitivity_scan(model, data, sparsities=(0.0,), layers=["fc2"], split="test")
+    assert on_test["fc2"] == [evaluate(model, data)]
+    with pytest.raises(ValueError, match="split"):
+        sensitivity_scan(model, data, sparsities=(0.5,), split="train")
+
+
+def test_sensitivity_scan_restores_the_layer_when_an_evaluation_fails():
+    torch.manual_seed(0)
+    model = LeNet300100()
+    before = model.fc1.weight.detach().clone()
+
+    def broken(m, d):
+        raise RuntimeError("evaluation failed")
+
+    with pytest.raises(RuntimeError, match="evaluation failed"):
+        sensitivity_scan(model, None, sparsities=(0.9,), layers=["fc1"], evaluate_fn=broken)
+    assert torch.equal(model.fc1.weight, before)
 
 
 def test_sparsity_report_and_ratio():
