@@ -18,8 +18,16 @@ The convention of this module, stated once:
   ``2**b`` positions after the previous one (stored index ``2**b - 1``, value 0),
   and counting resumes from the filler, as many times as needed. This is [DC]
   Fig. 2's rule: with 3-bit indices, a gap larger than 8 gets a filler zero.
-- Fillers fall on pruned positions (they lie strictly between two kept weights),
-  so writing their value 0 back is harmless, and decoding needs no filler flag.
+- Fillers fall on pruned positions (they lie strictly between two kept weights).
+  A filler stores the value 0 and a kept weight never does (for a quantized layer
+  the stored value is cluster + 1), so a decoder tells them apart by the value alone:
+  the value alphabet is the ``2**bits`` codes plus the filler's 0. The index field
+  cannot tell them apart, since a kept weight whose gap is exactly ``2**b`` is stored
+  ``2**b - 1`` as well.
+
+:func:`decode_relative` is the decoder's walk (kept positions and values of a stored
+stream, fillers dropped, a stream that runs past the layer rejected);
+:func:`decode_sparse` builds the flattened layer from it.
 
 Storage sizes are counted in bits; nothing here includes file headers or code
 tables, which the capstone's file format adds.
@@ -39,6 +47,7 @@ __all__ = [
     "MAX_INDEX_BITS",
     "relative_indices",
     "positions_from_relative",
+    "decode_relative",
     "encode_sparse",
     "decode_sparse",
     "dense_bits",
@@ -187,25 +196,49 @@ def encode_sparse(values: Any, index_bits: int) -> tuple[np.ndarray, np.ndarray]
     return stored.astype(_index_dtype(bits)), stored_values
 
 
-def decode_sparse(stored_indices: Any, stored_values: Any, length: int, index_bits: int) -> np.ndarray:
-    """Inverse of :func:`encode_sparse`: the flattened layer of ``length`` values."""
-    bits = _check_index_bits(index_bits)
+def _check_length(length: Any) -> int:
     if isinstance(length, (bool, np.bool_)) or not isinstance(length, (int, np.integer)) or length < 0:
         raise ValueError(f"length must be a non-negative integer (the layer's number of weights), got {length!r}.")
-    vals = _as_flat_layer(stored_values)
-    idx = _as_int_vector(stored_indices, "stored_indices")
-    if idx.shape != vals.shape:
+    return int(length)
+
+
+def decode_relative(stored: Any, values: Any, length: int, index_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """The kept weights of a stored stream: ``(positions, kept_values)`` ([DC] §2, Fig. 2).
+
+    ``stored`` holds one index field per entry (gap - 1, as :func:`relative_indices`
+    writes them) and ``values`` one value per entry, 0 at the fillers (as
+    :func:`encode_sparse` writes them). The running position starts at -1 and every
+    entry, filler or not, moves it on by its gap ``d + 1``; then the fillers, the
+    entries whose value is 0, are dropped. Returns the positions (int64) and the
+    values (the dtype of ``values``) of the kept weights, in order.
+
+    Raises ``ValueError`` when a field does not fit in ``index_bits`` bits, when the two
+    arrays differ in length, or when an entry (a filler too) lands at position
+    ``length`` or beyond: the stream runs past the end of the layer.
+    """
+    bits = _check_index_bits(index_bits)
+    n = _check_length(length)
+    vals = _as_flat_layer(values)
+    d = _as_int_vector(stored, "stored")
+    if d.shape != vals.shape:
+        raise ValueError(f"stored ({d.size}) and values ({vals.size}) must have one entry each per stored weight or filler.")
+    if d.size and (d.min() < 0 or d.max() >= 1 << bits):
+        raise ValueError(f"stored index values must lie in 0..{(1 << bits) - 1} for {bits}-bit indices.")
+    positions = np.cumsum(d + 1) - 1
+    if positions.size and positions[-1] >= n:
         raise ValueError(
-            f"stored_indices ({idx.size}) and stored_values ({vals.size}) must have one entry each per stored weight."
-        )
-    positions = positions_from_relative(idx, bits)
-    if positions.size and positions[-1] >= length:
-        raise ValueError(
-            f"The entries reach position {positions[-1]}, past the end of a layer of {length} weights. "
+            f"The entries reach position {positions[-1]}, past the end of a layer of {n} weights. "
             "Wrong length or index_bits?"
         )
-    out = np.zeros(int(length), dtype=vals.dtype)
-    out[positions] = vals
+    kept = vals != 0
+    return positions[kept], vals[kept]
+
+
+def decode_sparse(stored_indices: Any, stored_values: Any, length: int, index_bits: int) -> np.ndarray:
+    """Inverse of :func:`encode_sparse`: the flattened layer of ``length`` values."""
+    positions, kept_values = decode_relative(stored_indices, stored_values, length, index_bits)
+    out = np.zeros(_check_length(length), dtype=kept_values.dtype)
+    out[positions] = kept_values
     return out
 
 

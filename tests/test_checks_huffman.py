@@ -1,4 +1,7 @@
-"""The checks of notebooks 06 and 07 pass right answers and name the typical wrong ones."""
+"""The checks of notebook 07 (Huffman coding) pass right answers and name the typical wrong ones.
+
+(The checks of notebook 06, sparse storage, are tested in tests/test_checks_sparse_storage.py.)
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ import numpy as np
 import pytest
 
 from course_lib import huffman as H
-from course_lib import sparse_storage as S
 from course_lib.course.checks.core import failure_message as fails_with, CheckFailed, CheckInputError
 from course_lib.course.checks.huffman import (
     check_canonical_code,
@@ -17,7 +19,6 @@ from course_lib.course.checks.huffman import (
     check_huffman_decode,
     check_huffman_encode,
 )
-from course_lib.course.checks.sparse_storage import check_csr_bits, check_positions_from_relative, check_relative_indices
 
 
 
@@ -74,26 +75,6 @@ def decode_learner(data, code, count):
     raise ValueError("truncated")
 
 
-def relative_learner(positions, bits):
-    span = 2**bits
-    stored, filler, prev = [], [], -1
-    for p in positions:
-        gap = p - prev
-        while gap > span:
-            stored.append(span - 1)
-            filler.append(True)
-            gap -= span
-        stored.append(gap - 1)
-        filler.append(False)
-        prev = p
-    return np.array(stored, dtype=np.int64), np.array(filler, dtype=bool)
-
-
-def csr_learner(weights, value_bits, index_bits, pointer_bits):
-    nnz = int(np.count_nonzero(weights))
-    return nnz * (value_bits + index_bits) + (weights.shape[0] + 1) * pointer_bits
-
-
 # --------------------------------------------------------------------------- right answers pass
 
 
@@ -106,21 +87,14 @@ def test_right_answers_pass(capsys):
     check_huffman_encode(H.huffman_encode)
     check_huffman_decode(decode_learner)
     check_huffman_decode(H.huffman_decode)
-    check_relative_indices(relative_learner)
-    check_relative_indices(S.relative_indices)
-    check_positions_from_relative(S.positions_from_relative)
-    check_positions_from_relative(lambda d, b: np.cumsum(np.asarray(d) + 1) - 1)
-    check_csr_bits(csr_learner)
-    check_csr_bits(S.csr_bits)
-    assert capsys.readouterr().out.count("PASS") == 14
+    assert capsys.readouterr().out.count("PASS") == 8
 
 
 def test_unsolved_exercise_is_explained():
     def stub(*args):
         raise NotImplementedError("Exercise huffman-code-lengths: not solved yet.")
 
-    for check in (check_huffman_code_lengths, check_canonical_code, check_huffman_encode, check_huffman_decode,
-                  check_relative_indices, check_positions_from_relative, check_csr_bits):
+    for check in (check_huffman_code_lengths, check_canonical_code, check_huffman_encode, check_huffman_decode):
         fails_with(check, stub, "not solved yet")
     with pytest.raises(CheckInputError):
         check_huffman_code_lengths("not a function")
@@ -291,56 +265,6 @@ def test_decode_mistakes():
         return out
 
     fails_with(check_huffman_decode, index_error, "IndexError", "ValueError")
-
-
-# --------------------------------------------------------------------------- relative indices
-
-
-def relative_with(*, start=-1, minus=1, ge=False, fillers="all", reduce=True):
-    def fn(positions, bits):
-        span = 2**bits
-        stored, filler, prev = [], [], start
-        for p in positions:
-            gap = rest = p - prev
-            while fillers != "none" and ((rest >= span) if ge else (rest > span)):
-                stored.append(span - minus)
-                filler.append(True)
-                rest -= span
-                if fillers == "one":
-                    break
-            stored.append((rest if reduce else gap) - minus)
-            filler.append(False)
-            prev = p
-        return np.array(stored, dtype=np.int64), np.array(filler, dtype=bool)
-
-    return fn
-
-
-def test_relative_mistakes():
-    fails_with(check_relative_indices, relative_with(minus=0), "off by one", "gap - 1")
-    fails_with(check_relative_indices, relative_with(start=0), "off by one at the start", "-1")
-    fails_with(check_relative_indices, relative_with(start=0, minus=0), "off by one")
-    fails_with(check_relative_indices, relative_with(fillers="none"), "filler is missing")
-    fails_with(check_relative_indices, relative_with(fillers="one"), "only one filler", "while")
-    fails_with(check_relative_indices, relative_with(ge=True), "filler where none is needed")
-    fails_with(check_relative_indices, relative_with(reduce=False), "after a filler")
-    fails_with(check_relative_indices, lambda p, b: (np.asarray(p), np.zeros(len(p), bool)), "absolute positions")
-    fails_with(check_relative_indices, lambda p, b: relative_learner(p, b)[0], "pair")
-    fails_with(check_relative_indices, lambda p, b: (relative_learner(p, b)[0], ~relative_learner(p, b)[1]), "is_filler")
-
-
-def test_positions_mistakes():
-    fails_with(check_positions_from_relative, lambda d, b: np.cumsum(np.asarray(d) + 1), "1 too large")
-    fails_with(check_positions_from_relative, lambda d, b: np.cumsum(d), "off by one", "d + 1")
-    fails_with(check_positions_from_relative, lambda d, b: np.asarray(d), "Add them up")
-
-
-def test_csr_mistakes():
-    fails_with(check_csr_bits, lambda w, v, i, p: int(np.count_nonzero(w)) * (v + i) + w.shape[0] * p, "rows + 1")
-    fails_with(check_csr_bits, lambda w, v, i, p: int(np.count_nonzero(w)) * (v + i), "row pointers are missing")
-    fails_with(check_csr_bits, lambda w, v, i, p: int(np.count_nonzero(w)) * (v + i) + (w.shape[1] + 1) * p, "CSC")
-    fails_with(check_csr_bits, lambda w, v, i, p: w.size * (v + i) + (w.shape[0] + 1) * p, "every weight")
-    fails_with(check_csr_bits, lambda w, v, i, p: csr_learner(w, v, i, p) // 8, "bytes")
 
 
 # --------------------------------------------------------------------------- issue: every typical mistake, named

@@ -1,19 +1,80 @@
-"""The cheapest-index-bits check of notebook 06 passes right answers and names the typical wrong ones.
+"""The checks of notebook 06 (sparse storage) pass right answers and name the typical wrong ones.
 
-(The checks of relative_indices, positions_from_relative and csr_bits are tested in
-tests/test_checks_huffman.py.)
+One section per exercise: csr-bits, relative-indices, decode-relative, cheapest-index-bits.
+Each feeds the check right answers written several ways (they must pass) and the typical
+wrong ones (each must fail with a message that names its mistake).
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from course_lib import sparse_storage as S
-from course_lib.course.checks.core import failure_message as fails_with, CheckFailed
-from course_lib.course.checks.sparse_storage import check_cheapest_index_bits
+from course_lib.course.checks.sparse_storage import (
+    check_cheapest_index_bits,
+    check_csr_bits,
+    check_decode_relative,
+    check_relative_indices,
+)
+from check_helpers import fails as fails_with, passes
 
 
+# --------------------------------------------------------------------------- learner-style solutions
+
+
+def csr_right(w, v, i, p):
+    return int(np.count_nonzero(w)) * (v + i) + (w.shape[0] + 1) * p
+
+
+def relative_right(positions, bits):
+    span = 2**bits
+    stored, filler, prev = [], [], -1
+    for p in positions:
+        gap = int(p) - prev
+        while gap > span:
+            stored.append(span - 1)
+            filler.append(True)
+            gap -= span
+        stored.append(gap - 1)
+        filler.append(False)
+        prev = int(p)
+    return np.array(stored, dtype=np.int64), np.array(filler, dtype=bool)
+
+
+def decode_right(stored, values, length, index_bits):
+    """A learner's decoder: int64 fields, cumsum from -1 over every entry, bounds checked, fillers dropped."""
+    stored = np.asarray(stored, dtype=np.int64)
+    if stored.size and (stored.min() < 0 or stored.max() >= 2**index_bits):
+        raise ValueError("a field does not fit in index_bits bits")
+    positions = np.cumsum(stored + 1) - 1
+    if positions.size and positions[-1] >= length:
+        raise ValueError("the stream runs past the end of the layer")
+    kept = values != 0
+    return positions[kept], values[kept]
+
+
+def decode_with(*, fields=lambda s: np.asarray(s, dtype=np.int64), walk=lambda d: np.cumsum(d + 1) - 1,
+                drop="value", bound=lambda p, n: p.size and p[-1] >= n, check_fields=True, bound_after=False):
+    """A decoder with one deliberate slip, given as the step it replaces."""
+
+    def fn(stored, values, length, index_bits):
+        d = fields(stored)
+        if check_fields and d.size and (d.min() < 0 or d.max() >= 2**index_bits):
+            raise ValueError("field")
+        if drop == "before":
+            keep = values != 0
+            positions, kept = walk(d[keep]), values[keep]
+        else:
+            positions = walk(d)
+            keep = {"value": values != 0, "field": d != 2**index_bits - 1, "none": np.ones(d.size, bool)}[drop]
+            if not bound_after and bound(positions, length):
+                raise ValueError("past the end")
+            positions, kept = positions[keep], values[keep]
+        if bound_after and bound(positions, length):
+            raise ValueError("past the end")
+        return positions, kept
+
+    return fn
 
 
 def entries(positions, b):
@@ -34,41 +95,6 @@ def cheapest_with(*, cost=None, pick=min, order=sorted, return_index=False):
     return fn
 
 
-def test_right_answers_pass(capsys):
-    check_cheapest_index_bits(cheapest_with())
-    check_cheapest_index_bits(S.cheapest_index_bits)
-    assert capsys.readouterr().out.count("PASS") == 2
-
-
-def test_unsolved():
-    def stub(*args):
-        raise NotImplementedError("Exercise cheapest-index-bits: not solved yet.")
-
-    fails_with(check_cheapest_index_bits, stub, "not solved yet")
-
-
-def test_cheapest_mistakes():
-    fails_with(check_cheapest_index_bits, cheapest_with(cost=lambda p, v, b: len(p) * (v + b)), "fillers are not counted")
-    fails_with(check_cheapest_index_bits,
-               cheapest_with(cost=lambda p, v, b: len(p) * (v + b) + (entries(p, b) - len(p)) * b), "filler costs value_bits + b")
-    fails_with(check_cheapest_index_bits, cheapest_with(cost=lambda p, v, b: entries(p, b) * b), "only the index bits")
-    fails_with(check_cheapest_index_bits, cheapest_with(order=list), "tie", "smallest")
-    fails_with(check_cheapest_index_bits, cheapest_with(pick=max), "most expensive")
-    fails_with(check_cheapest_index_bits, cheapest_with(return_index=True), "position of the winner")
-    fails_with(check_cheapest_index_bits, lambda p, v, c: cheapest_with()(p, v, c)[0], "pair")
-    fails_with(check_cheapest_index_bits, lambda p, v, c: (max(c), entries(p, max(c)) * (v + max(c))), "not the cheapest")
-
-
-# --------------------------------------------------------------------------- issue: every typical mistake, named
-# In-place changes, types, parts of a sum named, ties in both orders, swapped pairs, odd subclasses.
-
-from course_lib.course.checks.sparse_storage import (  # noqa: E402
-    check_csr_bits,
-    check_positions_from_relative,
-    check_relative_indices,
-)
-
-
 class Agreeable(int):
     """An int that says it equals anything."""
 
@@ -78,8 +104,44 @@ class Agreeable(int):
     __hash__ = int.__hash__
 
 
-def csr_right(w, v, i, p):
-    return int(np.count_nonzero(w)) * (v + i) + (w.shape[0] + 1) * p
+def torch_scalar(x):
+    import torch
+
+    return torch.tensor(x)
+
+
+# --------------------------------------------------------------------------- right answers, unsolved
+
+
+def test_right_answers_pass(capsys):
+    check_csr_bits(csr_right)
+    check_csr_bits(S.csr_bits)
+    check_relative_indices(relative_right)
+    check_relative_indices(S.relative_indices)
+    check_decode_relative(decode_right)
+    check_decode_relative(S.decode_relative)
+    check_cheapest_index_bits(cheapest_with())
+    check_cheapest_index_bits(S.cheapest_index_bits)
+    assert capsys.readouterr().out.count("PASS") == 8
+
+
+def test_unsolved_exercise_is_explained():
+    def stub(*args):
+        raise NotImplementedError("Exercise: not solved yet.")
+
+    for check in (check_csr_bits, check_relative_indices, check_decode_relative, check_cheapest_index_bits):
+        fails_with(check, stub, "not solved yet")
+
+
+# --------------------------------------------------------------------------- csr-bits
+
+
+def test_csr_mistakes():
+    fails_with(check_csr_bits, lambda w, v, i, p: int(np.count_nonzero(w)) * (v + i) + w.shape[0] * p, "rows + 1")
+    fails_with(check_csr_bits, lambda w, v, i, p: int(np.count_nonzero(w)) * (v + i), "row pointers are missing")
+    fails_with(check_csr_bits, lambda w, v, i, p: int(np.count_nonzero(w)) * (v + i) + (w.shape[1] + 1) * p, "CSC")
+    fails_with(check_csr_bits, lambda w, v, i, p: w.size * (v + i) + (w.shape[0] + 1) * p, "every weight")
+    fails_with(check_csr_bits, lambda w, v, i, p: csr_right(w, v, i, p) // 8, "bytes")
 
 
 def test_csr_new_mistakes():
@@ -111,12 +173,6 @@ def test_csr_new_mistakes():
     assert "column indices 3 x 7 = 21" in message  # the parts are spelled out
 
 
-def torch_scalar(x):
-    import torch
-
-    return torch.tensor(x)
-
-
 def test_csr_alternatives_pass(capsys):
     def loops(weights, value_bits, index_bits, pointer_bits):
         nnz = sum(1 for row in weights for x in row if x != 0)
@@ -138,19 +194,40 @@ def test_csr_alternatives_pass(capsys):
     assert capsys.readouterr().out.count("PASS") == 4
 
 
-def relative_right(positions, bits):
-    span = 2**bits
-    stored, filler, prev = [], [], -1
-    for p in positions:
-        gap = int(p) - prev
-        while gap > span:
-            stored.append(span - 1)
-            filler.append(True)
-            gap -= span
-        stored.append(gap - 1)
-        filler.append(False)
-        prev = int(p)
-    return np.array(stored, dtype=np.int64), np.array(filler, dtype=bool)
+# --------------------------------------------------------------------------- relative-indices
+
+
+def relative_with(*, start=-1, minus=1, ge=False, fillers="all", reduce=True):
+    def fn(positions, bits):
+        span = 2**bits
+        stored, filler, prev = [], [], start
+        for p in positions:
+            gap = rest = p - prev
+            while fillers != "none" and ((rest >= span) if ge else (rest > span)):
+                stored.append(span - minus)
+                filler.append(True)
+                rest -= span
+                if fillers == "one":
+                    break
+            stored.append((rest if reduce else gap) - minus)
+            filler.append(False)
+            prev = p
+        return np.array(stored, dtype=np.int64), np.array(filler, dtype=bool)
+
+    return fn
+
+
+def test_relative_mistakes():
+    fails_with(check_relative_indices, relative_with(minus=0), "off by one", "gap - 1")
+    fails_with(check_relative_indices, relative_with(start=0), "off by one at the start", "-1")
+    fails_with(check_relative_indices, relative_with(start=0, minus=0), "off by one")
+    fails_with(check_relative_indices, relative_with(fillers="none"), "filler is missing")
+    fails_with(check_relative_indices, relative_with(fillers="one"), "only one filler", "while")
+    fails_with(check_relative_indices, relative_with(ge=True), "filler where none is needed")
+    fails_with(check_relative_indices, relative_with(reduce=False), "after a filler")
+    fails_with(check_relative_indices, lambda p, b: (np.asarray(p), np.zeros(len(p), bool)), "absolute positions")
+    fails_with(check_relative_indices, lambda p, b: relative_right(p, b)[0], "pair")
+    fails_with(check_relative_indices, lambda p, b: (relative_right(p, b)[0], ~relative_right(p, b)[1]), "is_filler")
 
 
 def test_relative_new_mistakes():
@@ -200,46 +277,176 @@ def test_relative_alternatives_pass(capsys):
     assert capsys.readouterr().out.count("PASS") == 3
 
 
-def test_positions_new_mistakes():
-    fails_with(check_positions_from_relative, lambda d, b: np.cumsum(np.asarray(d) + 1.0) - 1, "dtype float64")
+# --------------------------------------------------------------------------- decode-relative
 
-    def adds_in_place(stored, index_bits):  # stored += 1 on the caller's array
+
+def test_decode_mistakes():
+    fails_with(check_decode_relative, decode_with(drop="none"), "fillers are still there", "values != 0")
+    fails_with(check_decode_relative, decode_with(drop="field"), "whose field is 2**b - 1", "value is 0")
+    fails_with(check_decode_relative, decode_with(drop="before"), "dropped before", "sum over every entry")
+    fails_with(check_decode_relative, decode_with(walk=lambda d: np.cumsum(d) - 1), "off by one", "d + 1")
+    fails_with(check_decode_relative, decode_with(walk=lambda d: np.cumsum(d + 1)), "1 too large", "starts at -1",
+               "run past the end")  # its last position is 16, in a layer of 16: the bound test fires
+    fails_with(check_decode_relative, decode_with(walk=lambda d: np.cumsum(d)), "off by one", "starts at -1")
+    fails_with(check_decode_relative, decode_with(walk=lambda d: d), "stored fields, not positions", "np.cumsum")
+    fails_with(check_decode_relative, decode_with(walk=lambda d: d + 1), "gaps, not positions")
+    fails_with(check_decode_relative, decode_with(fields=np.asarray), "uint8", "overflows at 255", "int64")
+
+
+def test_decode_bad_streams_must_raise():
+    fails_with(check_decode_relative, decode_with(bound=lambda p, n: False), "instead of raising",
+               "position 15", ">= length")
+    fails_with(check_decode_relative, decode_with(bound=lambda p, n: p.size and p[-1] > n), ">= length, not > length")
+    fails_with(check_decode_relative, decode_with(bound_after=True), "a filler, lands on position 9",
+               "before dropping the fillers")
+    fails_with(check_decode_relative, decode_with(check_fields=False), "field 8 does not fit in 3 bits", ">=, not >")
+
+    def field_gt(stored, values, length, index_bits):  # > 2**b instead of >= 2**b
+        d = np.asarray(stored, dtype=np.int64)
+        if d.size and (d.min() < 0 or d.max() > 2**index_bits):
+            raise ValueError("field")
+        return decode_with(check_fields=False)(stored, values, length, index_bits)
+
+    fails_with(check_decode_relative, field_gt, "field 8 does not fit", ">=, not >")
+
+    def max_only(stored, values, length, index_bits):  # negative fields slip through
+        d = np.asarray(stored, dtype=np.int64)
+        if d.size and d.max() >= 2**index_bits:
+            raise ValueError("field")
+        return decode_with(check_fields=False)(stored, values, length, index_bits)
+
+    fails_with(check_decode_relative, max_only, "field -1 is negative")
+
+    def asserts(stored, values, length, index_bits):  # assert is not ValueError
+        d = np.asarray(stored, dtype=np.int64)
+        positions = np.cumsum(d + 1) - 1
+        assert not positions.size or positions[-1] < length
+        return decode_with()(stored, values, length, index_bits)
+
+    fails_with(check_decode_relative, asserts, "raised AssertionError", "Raise ValueError yourself")
+
+    def always_raises(stored, values, length, index_bits):
+        raise ValueError("bad stream")
+
+    fails_with(check_decode_relative, always_raises, "raised ValueError (bad stream)", "the stream is valid",
+               "inside a layer of 16 weights")
+
+    def off_by_one_bound(stored, values, length, index_bits):  # >= length - 1 rejects the last position
+        return decode_with(bound=lambda p, n: p.size and p[-1] >= n - 1)(stored, values, length, index_bits)
+
+    fails_with(check_decode_relative, off_by_one_bound, "the stream is valid", "position 15", "(0..15)")
+
+
+def test_decode_empty_stream():
+    def max_first(stored, values, length, index_bits):  # stored.max() on an empty array
+        d = np.asarray(stored, dtype=np.int64)
+        if d.max() >= 2**index_bits or d.min() < 0:
+            raise ValueError("field")
+        return decode_with(check_fields=False)(stored, values, length, index_bits)
+
+    fails_with(check_decode_relative, max_first, "An empty stream is valid", "two empty arrays", ".size")
+    fails_with(check_decode_relative, decode_with(bound=lambda p, n: p[-1] >= n), "IndexError", "two empty arrays")
+
+    def float_empty(stored, values, length, index_bits):  # np.array([]) for an empty stream: float64
+        if len(stored) == 0:
+            return np.array([]), np.array([])
+        return decode_right(stored, values, length, index_bits)
+
+    fails_with(check_decode_relative, float_empty, "dtype float64", "np.zeros(0, dtype=np.int64)")
+
+
+def test_decode_types_and_in_place():
+    def shifts_in_place(stored, values, length, index_bits):  # stored += 1 on the caller's array
         stored += 1
-        return np.cumsum(stored) - 1
+        return decode_with(walk=lambda d: np.cumsum(d) - 1)(stored, values, length, index_bits + 1)
 
-    fails_with(check_positions_from_relative, adds_in_place, "changed its argument `stored` in place")
-    fails_with(check_positions_from_relative, lambda d, b: (np.cumsum(np.asarray(d) + 1) - 1, b), "tuple")
-    fails_with(check_positions_from_relative, lambda d, b: None, "returned None")
-    fails_with(check_positions_from_relative, lambda d, b: np.asarray(d) + 1, "gaps, not positions")
-    fails_with(check_positions_from_relative, lambda d, b: np.cumsum(np.asarray(d) + 2) - 2,
-               "positions_from_relative([7, 0], 3) returned [7, 9]; expected [7, 8]")
+    fails_with(check_decode_relative, shifts_in_place, "changed its argument `stored` in place")
 
-    def kept_only(stored, index_bits):  # drops the fillers itself
-        positions = np.cumsum(np.asarray(stored) + 1) - 1
-        return positions[np.asarray(stored) != 2**index_bits - 1] if len(stored) else positions
-
-    fails_with(check_positions_from_relative, kept_only, "as if it were a filler", "fillers included")
-
-
-def test_positions_alternatives_pass(capsys):
-    def loop(stored, bits):
-        out, pos = [], -1
-        for d in stored:
-            pos += int(d) + 1
-            out.append(pos)
+    def zeroes_fillers(stored, values, length, index_bits):  # values[...] = on the caller's array
+        out = decode_right(stored, values, length, index_bits)
+        values[values == 0] = 0  # harmless
+        values[:1] = 7
         return out
 
-    def torch_sum(stored, bits):
+    fails_with(check_decode_relative, zeroes_fillers, "changed its argument `values` in place")
+    fails_with(check_decode_relative, lambda s, v, n, b: decode_right(s, v, n, b)[::-1], "swapped")
+    fails_with(check_decode_relative, lambda s, v, n, b: None, "returned None")
+    fails_with(check_decode_relative, lambda s, v, n, b: decode_right(s, v, n, b)[0], "pair")
+    fails_with(check_decode_relative, lambda s, v, n, b: (decode_right(s, v, n, b)[0] * 1.0, decode_right(s, v, n, b)[1]),
+               "dtype float64", "integers")
+    fails_with(check_decode_relative, lambda s, v, n, b: (decode_right(s, v, n, b)[0], decode_right(s, v, n, b)[1] * 1.0),
+               "kept_values have dtype float64", "the stored values int64")
+
+    def mixed_masks(stored, values, length, index_bits):  # positions of every entry, values of the kept ones
+        positions, kept = decode_right(stored, values, length, index_bits)
+        return np.cumsum(np.asarray(stored, dtype=np.int64) + 1) - 1, kept
+
+    fails_with(check_decode_relative, mixed_masks, "positions but", "same mask")
+
+    def wrong_somewhere(stored, values, length, index_bits):  # no known mistake: the smallest case is shown
+        positions, kept = decode_right(stored, values, length, index_bits)
+        return positions, kept[::-1].copy()
+
+    fails_with(check_decode_relative, wrong_somewhere, "decode_relative([1, 2, 7, 2], [0.5, -1.25, 0.0, 2.0], 16, 3)",
+               "expected [0.5, -1.25, 2.0]", "kept values")
+
+
+def test_decode_alternatives_pass(capsys):
+    def loop(stored, values, length, index_bits):
+        positions, kept, pos = [], [], -1
+        for d, v in zip(stored, values):
+            if not 0 <= int(d) < 2**index_bits:
+                raise ValueError("field")
+            pos += int(d) + 1
+            if pos >= length:
+                raise ValueError("past the end")
+            if v != 0:
+                positions.append(pos)
+                kept.append(v)
+        return np.array(positions, dtype=np.int64), np.array(kept, dtype=values.dtype)
+
+    def torch_version(stored, values, length, index_bits):
         import torch
 
-        return torch.cumsum(torch.as_tensor(stored) + 1, 0) - 1
+        d = torch.as_tensor(np.asarray(stored, dtype=np.int64))
+        if d.numel() and (d.min() < 0 or d.max() >= 2**index_bits):
+            raise ValueError("field")
+        positions = torch.cumsum(d + 1, 0) - 1
+        if positions.numel() and positions[-1] >= length:
+            raise ValueError("past the end")
+        v = torch.from_numpy(values)
+        return positions[v != 0], v[v != 0]
 
-    def numpy_int32(stored, bits):
-        return (np.cumsum(np.asarray(stored, dtype=np.int32) + 1) - 1).astype(np.int32)
+    def int32_positions(stored, values, length, index_bits):
+        positions, kept = decode_right(stored, values, length, index_bits)
+        return positions.astype(np.int32), kept
 
-    for fn in (loop, torch_sum, numpy_int32, S.positions_from_relative):
-        check_positions_from_relative(fn)
-    assert capsys.readouterr().out.count("PASS") == 4
+    def any_bound(stored, values, length, index_bits):  # every entry tested, not only the last
+        d = np.asarray(stored, dtype=np.int64)
+        if ((d < 0) | (d >= 2**index_bits)).any():
+            raise ValueError("field")
+        positions = np.cumsum(d + 1) - 1
+        if (positions >= length).any():
+            raise ValueError("past the end")
+        return positions[np.flatnonzero(values)], values[np.flatnonzero(values)]
+
+    for fn in (loop, torch_version, int32_positions, any_bound):
+        passes(check_decode_relative, fn, capsys)
+
+
+# --------------------------------------------------------------------------- cheapest-index-bits
+
+
+def test_cheapest_mistakes():
+    fails_with(check_cheapest_index_bits, cheapest_with(cost=lambda p, v, b: len(p) * (v + b)), "fillers are not counted")
+    fails_with(check_cheapest_index_bits,
+               cheapest_with(cost=lambda p, v, b: len(p) * (v + b) + (entries(p, b) - len(p)) * b), "filler costs value_bits + b")
+    fails_with(check_cheapest_index_bits, cheapest_with(cost=lambda p, v, b: entries(p, b) * b), "only the index bits")
+    fails_with(check_cheapest_index_bits, cheapest_with(order=list), "tie", "smallest")
+    fails_with(check_cheapest_index_bits, cheapest_with(pick=max), "most expensive")
+    fails_with(check_cheapest_index_bits, cheapest_with(return_index=True), "position of the winner")
+    fails_with(check_cheapest_index_bits, lambda p, v, c: cheapest_with()(p, v, c)[0], "pair")
+    fails_with(check_cheapest_index_bits, lambda p, v, c: (max(c), entries(p, max(c)) * (v + max(c))), "not the cheapest")
 
 
 def test_cheapest_new_mistakes():

@@ -12,6 +12,7 @@ from hypothesis.extra import numpy as hnp
 from course_lib.sparse_storage import (
     csr_bits,
     csr_bytes,
+    decode_relative,
     decode_sparse,
     dense_bits,
     encode_sparse,
@@ -30,6 +31,55 @@ def test_fig2_example_three_bits():
     assert filler.tolist() == [False, False, True, False]
     assert positions_from_relative(stored, 3).tolist() == [1, 4, 12, 15]
     assert positions_from_relative(stored, 3, filler).tolist() == [1, 4, 15]
+
+
+def test_decode_relative_fig2_and_fillers():
+    layer = np.zeros(16, dtype=np.float32)
+    layer[[1, 4, 15]] = [0.5, -1.25, 2.0]
+    stored, values = encode_sparse(layer, 3)
+    assert stored.tolist() == [1, 2, 7, 2] and values.tolist() == [0.5, -1.25, 0.0, 2.0]
+    positions, kept = decode_relative(stored, values, 16, 3)
+    assert positions.tolist() == [1, 4, 15] and positions.dtype == np.int64
+    assert kept.tolist() == [0.5, -1.25, 2.0] and kept.dtype == np.float32
+    # A gap of exactly 2**b is stored 2**b - 1 like a filler's field, but its value is not 0: kept.
+    positions, kept = decode_relative(np.array([0, 7, 0]), np.array([3, 1, 2]), 12, 3)
+    assert positions.tolist() == [0, 8, 9] and kept.tolist() == [3, 1, 2]
+
+
+def test_decode_relative_uint8_fields_do_not_overflow():
+    layer = np.zeros(1200, dtype=np.int64)
+    layer[[3, 259, 1100]] = [7, 1, 200]
+    stored, values = encode_sparse(layer, 8)
+    assert stored.dtype == np.uint8 and 255 in stored.tolist()
+    positions, kept = decode_relative(stored, values, layer.size, 8)
+    assert positions.tolist() == [3, 259, 1100] and kept.tolist() == [7, 1, 200]
+
+
+def test_decode_relative_empty_and_bad_streams():
+    positions, kept = decode_relative(np.zeros(0, np.uint8), np.zeros(0, np.float16), 10, 3)
+    assert positions.size == 0 and positions.dtype == np.int64 and kept.dtype == np.float16
+    fig2, vals = np.array([1, 2, 7, 2]), np.array([0.5, -1.25, 0.0, 2.0])
+    assert decode_relative(fig2, vals, 16, 3)[0].tolist() == [1, 4, 15]
+    with pytest.raises(ValueError, match="past the end"):  # the last weight on position 15 of 15
+        decode_relative(fig2, vals, 15, 3)
+    with pytest.raises(ValueError, match="past the end"):  # a trailing filler outside the layer
+        decode_relative(np.array([1, 7]), np.array([0.5, 0.0]), 9, 3)
+    with pytest.raises(ValueError, match="0..7"):
+        decode_relative(np.array([1, 8]), np.array([1, 2]), 40, 3)
+    with pytest.raises(ValueError, match="0..7"):
+        decode_relative(np.array([2, -1]), np.array([1, 2]), 40, 3)
+    with pytest.raises(ValueError, match="one entry each"):
+        decode_relative(np.array([1, 2]), np.array([1.0]), 10, 3)
+    with pytest.raises(ValueError, match="length"):
+        decode_relative(np.array([1]), np.array([1.0]), -1, 3)
+
+
+@settings(max_examples=100, deadline=None)
+@given(hnp.arrays(np.int64, st.integers(0, 300), elements=st.integers(-3, 3)), st.integers(1, 16))
+def test_decode_relative_inverts_encode_sparse(values, bits):
+    positions, kept = decode_relative(*encode_sparse(values, bits), values.size, bits)
+    assert np.array_equal(positions, np.flatnonzero(values))
+    assert np.array_equal(kept, values[positions])
 
 
 def test_gap_boundaries():

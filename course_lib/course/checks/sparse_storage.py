@@ -1,16 +1,23 @@
-"""Checks for notebook 06: CSR size, relative indices with fillers and their inverse ([DC] §2, Fig. 2).
+"""Checks for notebook 06: CSR size, relative indices with fillers, decoding a stored stream,
+the cheapest index width ([DC] §2, Fig. 2).
 
 The typical mistakes named: off-by-one gaps (storing the gap instead of gap - 1,
 counting the first gap from 0 instead of -1), a missing filler, a single filler
 where several are needed, a filler for a gap that fits, counting on from the last
 real weight instead of from the filler; for CSR, which of the three parts (values,
 column indices, row pointers) was counted wrong, e.g. ``rows`` instead of ``rows + 1``
-row pointers or zeros counted as stored values; for the cheapest width, fillers left
-out, ties (tried with the candidates in both orders) and a swapped ``(bits, b)`` pair.
+row pointers or zeros counted as stored values; for the decoder, the same off-by-ones
+read backwards, fillers kept, fillers recognised by their field instead of their value
+0, fillers dropped before the gaps are summed, uint8 fields that overflow, an empty
+stream that crashes, and a bad stream (past the end, ``> length`` instead of ``>=``, a
+trailing filler, a field that does not fit) that is not rejected with ValueError; for
+the cheapest width, fillers left out, ties (tried with the candidates in both orders)
+and a swapped ``(bits, b)`` pair.
 
 Every call goes through :func:`core.call_unchanged` (``positions += 1`` on the caller's
 array fails naming the argument), and answers are coerced before comparing: counts
-must be plain ints (:func:`core.as_int`), positions and index fields integer arrays.
+must be plain ints (:func:`core.as_int`), positions and index fields integer arrays,
+decoded values in the dtype of the stored ones.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ... import sparse_storage as ref
-from .core import as_int, call_unchanged, fail, mismatch, passed
+from .core import CheckFailed, as_int, call, call_unchanged, fail, mismatch, passed
 
 
 # --------------------------------------------------------------------------- CSR size
@@ -254,61 +261,201 @@ def check_relative_indices(fn: Callable[[np.ndarray, int], tuple[np.ndarray, np.
     passed("relative_indices stores gap - 1 from position -1, a filler whenever a gap exceeds 2**b.")
 
 
-# --------------------------------------------------------------------------- inverse
+# --------------------------------------------------------------------------- decoding a stored stream
 
 
-def check_positions_from_relative(fn: Callable[[np.ndarray, int], np.ndarray]) -> None:
-    """``fn(stored, index_bits)`` must return the position of every entry, fillers included, as integers."""
-    smallest = ambiguous = ""  # the first failing case's mismatch; a diagnosis that fits several mistakes
-    for positions, bits in _relative_cases():
-        stored, filler = ref.relative_indices(positions, bits)
-        want = ref.positions_from_relative(stored, bits)
-        listed = stored.tolist() if stored.size <= 6 else f"<{stored.size} entries>"
-        shown = f"positions_from_relative({listed}, {bits})"
-        got = call_unchanged(fn, stored.copy(), bits, exercise="positions_from_relative")
-        if got is None:
-            fail(f"{shown} returned None: return the array of positions.")
-        if isinstance(got, tuple):
-            fail(f"{shown} returned a tuple; return one array: the position of every entry.")
-        got = _as_array(got)
-        if got.shape != want.shape:
-            looks_like_filler = stored == (1 << bits) - 1
-            if got.ndim == 1 and np.array_equal(got, want[~looks_like_filler]):
-                fail(f"{shown} = {got.tolist()[:8]}: you dropped every entry stored as {(1 << bits) - 1}, as if it "
-                     f"were a filler; a kept weight can have a gap of exactly {1 << bits} too. Return the position "
-                     "of every entry, fillers included (the caller drops them).")
-            if got.shape == (int((~filler).sum()),):
-                fail(f"{shown}: {got.size} positions for {want.size} entries. Return one position per entry, "
-                     "fillers included (the caller drops them).")
-            fail(f"{shown}: returned shape {got.shape}, expected {want.shape}: one position per stored entry.")
-        if got.size and not np.issubdtype(got.dtype, np.integer):
-            fail(f"{shown} returned dtype {got.dtype}; positions are integers. Keep the sum in integers "
-                 "(stored + 1, not + 1.0; no division), or convert with .astype(np.int64).")
-        if np.array_equal(got, want):
+def _stream(length: int, kept: dict[int, Any], bits: int, dtype: Any) -> tuple[np.ndarray, np.ndarray, int, int]:
+    layer = np.zeros(length, dtype=dtype)
+    for p, v in kept.items():
+        layer[p] = v
+    stored, values = ref.encode_sparse(layer, bits)
+    return stored.astype(np.int64), values, length, bits
+
+
+def _decode_cases() -> list[tuple[np.ndarray, np.ndarray, int, int]]:
+    """Valid streams, smallest first; the empty one comes last so that a crash on it is named as such."""
+    rng = np.random.default_rng(72)
+    floats = (rng.normal(size=3000) * (rng.random(3000) < 0.08)).astype(np.float32)
+    codes = (rng.integers(1, 33, size=3000) * (rng.random(3000) < 0.05)).astype(np.int64)
+    wide = np.zeros(1200, dtype=np.int64)
+    wide[[3, 259, 1100]] = [7, 1, 200]  # gaps of 256 (field 255) and 841 (three fillers at 8 bits)
+    stored, values = ref.encode_sparse(wide, 8)  # uint8 fields, as a file holds them
+    return [
+        _stream(16, {1: 0.5, 4: -1.25, 15: 2.0}, 3, np.float32),  # [DC] Fig. 2: one filler
+        _stream(12, {0: 3, 8: 1, 9: 2}, 3, np.int64),  # position 0, and a gap of exactly 8 (field 7, no filler)
+        _stream(32, {2: 5, 30: 4}, 3, np.int64),  # a gap of 28: three fillers
+        _stream(20, {5: 1.0, 19: -3.0}, 2, np.float32),  # the last weight on the last position
+        (stored, values, wide.size, 8),
+        (*ref.encode_sparse(codes, 2), codes.size, 2),
+        (*ref.encode_sparse(floats, 5), floats.size, 5),
+        (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), 10, 3),  # every weight pruned
+    ]
+
+
+def _bad_streams() -> list[tuple[np.ndarray, np.ndarray, int, int, str]]:
+    """Streams the decoder must reject with ValueError, each with what is wrong and the slip that misses it."""
+    fig2, values, _, _ = _stream(16, {1: 0.5, 4: -1.25, 15: 2.0}, 3, np.float32)
+    return [
+        (fig2, values, 15, 3, "past end"),  # the last weight lands on position 15 of a 15-weight layer
+        (np.array([1, 7], dtype=np.int64), np.array([0.5, 0.0], dtype=np.float32), 9, 3, "filler past end"),
+        (np.array([1, 2, 8], dtype=np.int64), np.array([1, 2, 3], dtype=np.int64), 40, 3, "field too large"),
+        (np.array([2, -1, 3], dtype=np.int64), np.array([1, 2, 3], dtype=np.int64), 40, 3, "negative field"),
+    ]
+
+
+def _decode_variants(stored: np.ndarray, values: np.ndarray, bits: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """What decoders with one known slip return on a valid stream: ``{slip: (positions, values)}``."""
+    span = 1 << bits
+    d = stored.astype(np.int64)
+    everything = np.cumsum(d + 1) - 1
+    kept = values != 0
+    out = {
+        "fillers kept": (everything, values),
+        "dropped by field": (everything[d != span - 1], values[d != span - 1]),
+        "dropped before summing": (np.cumsum(d[kept] + 1) - 1, values[kept]),
+        "no +1": (np.cumsum(d)[kept] - 1, values[kept]),
+        "from 0": (np.cumsum(d + 1)[kept], values[kept]),
+        "both": (np.cumsum(d)[kept], values[kept]),
+        "fields": (d[kept], values[kept]),
+        "gaps": (d[kept] + 1, values[kept]),
+    }
+    if stored.size and stored.max() == 255:  # the sum done in uint8, as the file stores the fields
+        small = stored.astype(np.uint8)
+        out["uint8 overflow"] = ((np.cumsum(small + np.uint8(1)) - 1)[kept], values[kept])
+    return out
+
+
+_DECODE_SLIPS = {
+    "fillers kept": "the fillers are still there. Drop the entries whose value is 0 (values != 0), "
+                    "from the positions and from the values.",
+    "dropped by field": "you dropped every entry whose field is 2**b - 1, as if it were a filler; a kept weight "
+                        "whose gap is exactly 2**b is stored that way too. A filler is the entry whose value is 0.",
+    "dropped before summing": "the fillers were dropped before the positions were added up, so every weight "
+                              "after a filler lands too early. A filler's gap counts: sum over every entry, "
+                              "then drop the fillers.",
+    "no +1": "off by one: a field d means a gap of d + 1. Add 1 to every field before summing.",
+    "from 0": "every position is 1 too large: the running position starts at -1, not 0 (a field 0 on the first "
+              "entry is position 0).",
+    "both": "off by one: a field d is a gap of d + 1, and the running position starts at -1.",
+    "fields": "these are the stored fields, not positions. Add the gaps up (np.cumsum).",
+    "gaps": "these are the gaps, not positions. Add them up (np.cumsum) from -1.",
+    "uint8 overflow": "the fields are uint8 (as a file stores them) and stored + 1 overflows at 255. Convert "
+                      "them first: np.asarray(stored, dtype=np.int64).",
+}
+
+
+def _as_decoded(got: Any, shown: str) -> tuple[np.ndarray, np.ndarray]:
+    if got is None:
+        fail(f"{shown} returned None: add `return positions, kept_values`.")
+    if not isinstance(got, tuple) or len(got) != 2:
+        fail(f"{shown} returned {type(got).__name__}; return a pair (positions, kept_values).")
+    positions, kept = (_as_array(x) for x in got)
+    if positions.ndim != 1 or kept.ndim != 1:
+        fail(f"{shown}: positions and kept_values must be 1-D arrays, got shapes {positions.shape} and {kept.shape}.")
+    return positions, kept
+
+
+def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+def _diagnose_rejection(fn: Callable, stored: np.ndarray, values: np.ndarray, length: int, bits: int,
+                        shown: str) -> None:
+    """A valid stream was rejected: if wrong positions ran past the end, name the slip that made them."""
+    try:
+        got = fn(stored.copy(), values.copy(), length + (1 << 20), bits)  # room for positions that run long
+        positions, kept = (_as_array(x) for x in got)
+    except Exception:
+        return
+    want_pos, want_kept = ref.decode_relative(stored, values, length, bits)
+    if _same_values(positions, want_pos) and _same_values(kept, want_kept):
+        return  # the right answer: the bound test itself is off
+    for slip, (p, v) in _decode_variants(stored, values, bits).items():
+        if _same_values(positions, p) and _same_values(kept, v):
+            fail(f"{shown} raised ValueError, but the stream is valid: your positions run past the end. With "
+                 f"a longer layer you return ({positions.tolist()[:6]}, {kept.tolist()[:6]}): {_DECODE_SLIPS[slip]}")
+
+
+def _decode_call(fn: Callable, stored: np.ndarray, values: np.ndarray, length: int, bits: int, shown: str) -> Any:
+    """The learner's answer on a valid stream; a ValueError there is named (the stream is fine)."""
+    try:
+        return call_unchanged(fn, stored.copy(), values.copy(), length, bits, exercise="decode_relative")
+    except CheckFailed as exc:
+        cause = exc.__cause__
+        if isinstance(cause, (ValueError, IndexError)) and not stored.size:
+            fail(f"{shown} raised {type(cause).__name__} ({cause}). An empty stream is valid (a layer with every "
+                 "weight pruned): return two empty arrays. stored.max() and positions[-1] fail on an empty array: "
+                 "test .size first.")
+        if isinstance(cause, ValueError):
+            _diagnose_rejection(fn, stored, values, length, bits, shown)
+            last = int(np.cumsum(stored.astype(np.int64) + 1)[-1] - 1)
+            fail(f"{shown} raised ValueError ({cause}), but the stream is valid: its last entry is at position "
+                 f"{last}, inside a layer of {length} weights (0..{length - 1}), and every field fits in {bits} bits.")
+        raise
+
+
+def _expect_rejected(fn: Callable, stored: np.ndarray, values: np.ndarray, length: int, bits: int, what: str) -> None:
+    shown = f"decode_relative({stored.tolist()}, {values.tolist()}, {length}, {bits})"
+    positions = np.cumsum(stored + 1) - 1
+    why = {
+        "past end": f"its last entry lands on position {positions[-1]}, and a layer of {length} weights ends at "
+                    f"{length - 1}. An entry at position length or beyond is outside (>= length, not > length).",
+        "filler past end": f"its last entry, a filler, lands on position {positions[-1]}, outside a layer of {length} "
+                           "weights. Test every entry's position against length before dropping the fillers.",
+        "field too large": f"the field {stored.max()} does not fit in {bits} bits (0..{(1 << bits) - 1}); no "
+                           f"{bits}-bit file holds it. Test the fields against 2**index_bits (>=, not >).",
+        "negative field": f"the field {stored.min()} is negative; a field is 0..2**index_bits - 1.",
+    }[what]
+    try:
+        got = fn(stored.copy(), values.copy(), length, bits)
+    except ValueError:
+        return
+    except NotImplementedError:
+        call(fn, stored.copy(), values.copy(), length, bits, exercise="decode_relative")
+        raise
+    except CheckFailed:
+        raise
+    except Exception as exc:
+        fail(f"{shown} raised {type(exc).__name__} ({exc}). The stream is invalid: {why} Raise ValueError "
+             "yourself, with a message that says so.")
+    fail(f"{shown} returned {type(got).__name__} instead of raising ValueError: {why}")
+
+
+def check_decode_relative(fn: Callable[..., tuple[np.ndarray, np.ndarray]]) -> None:
+    """``fn(stored, values, length, index_bits) -> (positions, kept_values)``; ValueError for a bad stream."""
+    for stored, values, length, bits in _decode_cases():
+        listed = (f"{stored.tolist()}, {values.tolist()}" if stored.size <= 6
+                  else f"<{stored.size} {stored.dtype} fields>, <{values.size} {values.dtype} values>")
+        shown = f"decode_relative({listed}, {length}, {bits})"
+        positions, kept = _as_decoded(_decode_call(fn, stored, values, length, bits, shown), shown)
+        want_pos, want_kept = ref.decode_relative(stored, values, length, bits)
+        if _same_values(positions, want_kept) and _same_values(kept, want_pos) and not _same_values(positions, want_pos):
+            fail(f"{shown}: the pair is swapped. Return (positions, kept_values), the positions first.")
+        if _same_values(positions, want_pos) and _same_values(kept, want_kept):
+            if not np.issubdtype(positions.dtype, np.integer):
+                fail(f"{shown}: positions have dtype {positions.dtype}; positions are integers (int64). "
+                     + ("An empty array needs its dtype too: np.zeros(0, dtype=np.int64)." if not stored.size else
+                        "Keep the sum in integers (stored + 1, not + 1.0), or .astype(np.int64)."))
+            if kept.dtype != values.dtype:
+                fail(f"{shown}: kept_values have dtype {kept.dtype}, the stored values {values.dtype}. Keep their dtype: "
+                     "values[mask] does" + (", and so does np.zeros(0, dtype=values.dtype)." if not stored.size else
+                                            "; a list needs np.array(..., dtype=values.dtype)."))
             continue
-        found = []
-        if np.array_equal(got, want + 1):
-            found.append("every position is 1 too large. The running position starts at -1: "
-                         "positions = cumsum(stored + 1) - 1.")
-        if np.array_equal(got, np.cumsum(stored)):
-            found.append("off by one: a stored d means a gap of d + 1. positions = cumsum(stored + 1) - 1.")
-        if np.array_equal(got, np.cumsum(stored) - 1):
-            found.append("add 1 to every stored value (gap = d + 1) before summing: cumsum(stored + 1) - 1.")
-        if np.array_equal(got, stored):
-            found.append("the stored values are gaps, not positions. Add them up: np.cumsum.")
-        if np.array_equal(got, stored + 1) or np.array_equal(got, stored - 1):
-            found.append("these are gaps, not positions. Add them up: np.cumsum(stored + 1) - 1.")
-        if len(found) == 1:
-            fail(f"{shown} = {got.tolist()[:8]}: {found[0]}")
-        smallest = smallest or mismatch("positions_from_relative", f"{listed}, {bits}", want.tolist()[:12],
-                                        got.tolist()[:12])
-        if not found:
-            fail(smallest)
-        # Several known mistakes give this output on so small a case: a larger case tells them apart.
-        ambiguous = ambiguous or f"{shown} = {got.tolist()[:8]}: {found[0]}"
-    if ambiguous:
-        fail(ambiguous)
-    passed("positions_from_relative undoes relative_indices: positions = cumsum(stored + 1) - 1.")
+        found = [slip for slip, (p, v) in _decode_variants(stored, values, bits).items()
+                 if _same_values(positions, p) and _same_values(kept, v)]
+        if found:
+            fail(f"{shown} = ({positions.tolist()[:6]}, {kept.tolist()[:6]}): {_DECODE_SLIPS[found[0]]}")
+        if positions.shape != kept.shape:
+            fail(f"{shown}: {positions.size} positions but {kept.size} values. Return one position and one value "
+                 f"per kept weight ({want_pos.size} here): select both with the same mask.")
+        if not _same_values(positions, want_pos):
+            fail(mismatch("decode_relative", listed + f", {length}, {bits}", want_pos.tolist()[:12],
+                          positions.tolist()[:12]) + " (the positions)")
+        fail(mismatch("decode_relative", listed + f", {length}, {bits}", want_kept.tolist()[:12], kept.tolist()[:12])
+             + " (the kept values, in order)")
+    for stored, values, length, bits, what in _bad_streams():
+        _expect_rejected(fn, stored, values, length, bits, what)
+    passed("decode_relative sums the gaps from -1, drops the fillers (value 0), rejects bad streams.")
 
 
 # --------------------------------------------------------------------------- cheapest index bit-width
@@ -407,4 +554,4 @@ def check_cheapest_index_bits(fn: Callable[..., tuple[int, int]]) -> None:
     passed("cheapest_index_bits costs every entry, fillers too, at value_bits + b; smallest b on ties.")
 
 
-__all__ = ["check_csr_bits", "check_relative_indices", "check_positions_from_relative", "check_cheapest_index_bits"]
+__all__ = ["check_csr_bits", "check_relative_indices", "check_decode_relative", "check_cheapest_index_bits"]
