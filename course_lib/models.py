@@ -74,8 +74,29 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def float32_bytes(model: nn.Module) -> int:
-    """Bytes needed to store every parameter as float32: 4 per parameter."""
+    """Bytes needed to store every parameter as float32: 4 per parameter.
+
+    The reference size of [DC] Table 1 (parameter count x 4 bytes): the numerator of every
+    compression ratio in the course. For the two LeNets (float32, no buffers) it equals the
+    total of :func:`state_dict_bytes`.
+    """
     return 4 * count_parameters(model)
+
+
+def state_dict_bytes(model: nn.Module) -> dict[str, int]:
+    """Bytes of every tensor ``model.state_dict()`` would save, per layer (the exercise of notebook 01).
+
+    Each tensor counts ``numel() * element_size()``: its own dtype (4 bytes for float32, 2 for
+    float16, 8 for an int64 counter), parameters **and** persistent buffers (BatchNorm's
+    running statistics), which is what ``torch.save(model.state_dict(), f)`` writes, container
+    aside. The keys are layer names, the state_dict keys without their last part
+    (``"features.0.weight"`` -> ``"features.0"``); layers that save nothing do not appear.
+    """
+    sizes: dict[str, int] = {}
+    for key, tensor in model.state_dict().items():
+        layer = key.rpartition(".")[0]
+        sizes[layer] = sizes.get(layer, 0) + tensor.numel() * tensor.element_size()
+    return sizes
 
 
 def prunable_layers(model: nn.Module) -> dict[str, nn.Module]:

@@ -4,6 +4,13 @@
 :func:`course_lib.pipeline.compress`) and ``paper_comparison.md``; notebook 09 and the
 README show the tables rendered here. Every figure in them is read from ``results.json``;
 the paper's come from :mod:`course_lib.paper`.
+
+- :func:`file_ratio` (from :mod:`course_lib.size_accounting`): the compression ratio of a file
+  on disk (the exercise of notebook 09).
+- :func:`render_results_table`: the headline table, with both comparisons for every model:
+  the absolute error against [DC] Table 1's, and the loss against our own baseline, each
+  difference with its noise verdict (:func:`error_change`, :func:`paper_verdict`).
+- :func:`render_paper_comparison`: our per-layer figures next to [DC] Tables 2 and 3.
 """
 
 from __future__ import annotations
@@ -14,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from .committed_models import COMPRESSED_DIR
-from .paper import DISPLAY_NAMES, PAPER_TABLE_NOTES, PAPER_TABLES, STORAGE_COLUMNS
+from .paper import DC_TABLE1, DISPLAY_NAMES, PAPER_TABLE_NOTES, PAPER_TABLES, STORAGE_COLUMNS
 from .recipes import MODEL_NAMES
+from .size_accounting import file_ratio  # noqa: F401  (re-exported: notebook 09 imports it from here)
+from .train import standard_error, within_noise
 
 RESULTS_FILE = "results.json"
 COMPARISON_FILE = "paper_comparison.md"
@@ -44,26 +53,74 @@ def _fmt_kb(n: float) -> str:
     return f"{n / 1000:.1f} KB"
 
 
+def error_change(before: float, after: float, n: int = 10_000) -> str:
+    """``after - before`` in points, with the noise verdict: ``"+0.35 points (1 SE 0.114: beyond noise)"``.
+
+    One standard error (:func:`course_lib.train.standard_error`, at the larger error, on ``n``
+    images) is the line: a smaller difference is within noise and is no result either way.
+    """
+    verdict = "within noise" if within_noise(before, after, n) else "beyond noise"
+    return f"{after - before:+.2f} points (1 SE {standard_error(max(before, after), n):.3f}: {verdict})"
+
+
+def paper_verdict(r: dict[str, Any]) -> str:
+    """Both comparisons for one results entry, in one paragraph (markdown).
+
+    Against the paper's absolute figures ([DC] Table 1: ratio and compressed error), and
+    against our own baseline: the loss of accuracy, which is what the paper reports as
+    "no loss" against its own (weaker) references. Every figure is read from ``r`` and
+    :mod:`course_lib.paper`; every difference comes with its noise verdict.
+    """
+    name = r["model"]
+    paper = DC_TABLE1[name]
+    base, err = r["errors"]["baseline"], r["test_error"]
+    p_ref, p_err, p_ratio = paper["reference_error"], paper["compressed_error"], paper["ratio"]
+    size = "a smaller file" if r["ratio"] >= p_ratio else "a larger file"
+    if within_noise(err, p_err):
+        absolute = f"{size} than the paper's, at the same error within noise"
+    else:
+        absolute = f"{size} and a {'lower' if err < p_err else 'higher'} error than the paper's"
+    kept = err <= base or within_noise(base, err)
+    paper_kept = "lost nothing" if p_err <= p_ref else f"lost {p_err - p_ref:.2f} points"
+    stronger = " (stronger)" if base < p_ref and not within_noise(base, p_ref) else ""
+    relative = (", and, like the paper, no loss against its own baseline beyond noise." if kept
+                else f", but, unlike the paper, a loss against its own{stronger} baseline.")
+    return (f"**{DISPLAY_NAMES[name]}.** Against [DC] Table 1: {r['ratio']:.1f}x vs {p_ratio}x, and "
+            f"{err:.2f}% vs {p_err:.2f}% test error: {error_change(p_err, err)}. Against our own baseline: "
+            f"{base:.2f}% -> {err:.2f}%, {error_change(base, err)}; [DC] went {p_ref:.2f}% -> {p_err:.2f}% "
+            f"({paper_kept}). In short: {absolute}{relative}")
+
+
 def render_results_table(results: dict[str, Any]) -> str:
-    """The headline table (markdown): our errors, file sizes and ratios next to [DC] Table 1's."""
+    """The headline table (markdown): our errors, file sizes and ratios next to [DC] Table 1's,
+    with both comparisons (absolute error against the paper, loss against our own baseline)."""
     lines = [
-        "| model | baseline error | compressed error | [DC] error | file size | float32 size | ratio | [DC] ratio | time |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model | our baseline | compressed | loss vs our baseline | [DC] reference -> compressed | file size "
+        "| float32 size | ratio | [DC] ratio | time |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    verdicts = []
     for name in MODEL_NAMES:
         r = results.get("models", {}).get(name)
         if r is None:
             continue
+        base = r["errors"]["baseline"]
+        paper = DC_TABLE1[name]
         lines.append(
-            f"| {DISPLAY_NAMES[name]} | {r['errors']['baseline']:.2f}% | {r['test_error']:.2f}% | "
-            f"{r['paper']['error']:.2f}% | {r['file_bytes']:,} B | {_fmt_kb(r['float32_bytes'])} | "
-            f"**{r['ratio']:.1f}x** | {r['paper']['ratio']}x | {r['seconds']:.0f} s |"
+            f"| {DISPLAY_NAMES[name]} | {base:.2f}% | {r['test_error']:.2f}% | {error_change(base, r['test_error'])} | "
+            f"{paper['reference_error']:.2f}% -> {r['paper']['error']:.2f}% | {r['file_bytes']:,} B | "
+            f"{_fmt_kb(r['float32_bytes'])} | **{r['ratio']:.1f}x** | {r['paper']['ratio']}x | {r['seconds']:.0f} s |"
         )
+        verdicts.append(paper_verdict(r))
+    lines.append("")
+    lines.append("Test errors on all 10,000 MNIST test images; a difference smaller than one standard error "
+                 "(`course_lib.train.standard_error`) is within noise. Ratio = float32 parameter bytes / "
+                 "`.dcz` file bytes on disk.")
     total = results.get("total_seconds")
     if total is not None:
-        lines.append("")
-        lines.append(f"Both models from the committed baselines in {total:.0f} s "
-                     f"(`make reproduce`); ratio = float32 parameter bytes / `.dcz` file bytes on disk.")
+        lines[-1] += f" Both models from the committed baselines in {total:.0f} s (`make reproduce`)."
+    for v in verdicts:
+        lines += ["", v]
     return "\n".join(lines) + "\n"
 
 

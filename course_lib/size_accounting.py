@@ -16,6 +16,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import torch
+from torch import nn
+
 BYTE_KINDS = ("codebook", "weights", "gaps", "biases", "header")
 # The stages of :func:`stage_bytes`, in pipeline order (results.json stores its keys sorted).
 STAGE_NAMES = ("dense float32", "pruned (P)", "quantized (P+Q)", "Huffman (P+Q+H)")
@@ -83,10 +86,21 @@ def totals_row(report) -> dict[str, Any]:
     }
 
 
-def file_ratio(model, path: str | os.PathLike) -> float:
-    """The compression ratio of the file at ``path`` ([DC] Table 1), measured on disk.
+def file_ratio(model: nn.Module | str | os.PathLike, path: str | os.PathLike) -> float:
+    """The compression ratio of the file at ``path`` ([DC] Table 1), measured on disk (notebook 09).
 
-    The float32 size of every parameter of ``model`` (weights **and** biases, 4 bytes each)
-    divided by ``os.path.getsize(path)``: every byte of the file counts, header included.
+    ``model`` is the uncompressed reference: an ``nn.Module``, or the path of a file that
+    ``torch.save`` wrote, either a plain ``state_dict`` or a course checkpoint
+    (``{"model", "state_dict", "meta"}``, :mod:`course_lib.checkpoints`). Its float32 size is 4
+    bytes per parameter (``model.parameters()``; for a file, every tensor of its state_dict,
+    which for the LeNets are the same weights and biases), the way [DC] Table 1 counts it:
+    not the reference file's size on disk, which adds the container (tensor names, the
+    pickle and zip structure, a checkpoint's metadata). The result is that size divided by
+    ``os.path.getsize(path)``: every byte of the compressed file counts, header included.
     """
-    return 4 * sum(p.numel() for p in model.parameters()) / os.path.getsize(path)
+    if isinstance(model, (str, os.PathLike)):
+        saved = torch.load(model, map_location="cpu", weights_only=True)
+        tensors = saved.get("state_dict", saved).values()
+    else:
+        tensors = model.parameters()
+    return 4 * sum(t.numel() for t in tensors) / os.path.getsize(path)

@@ -1,6 +1,7 @@
 """The capstone's checks: the challenge's score (full marks only for beating the course's own
-file), the settings it refuses, a quick graded run, a scored run with the pipeline mocked, and
-the file-ratio exercise's check against typical wrong answers."""
+file), the settings it refuses, the split it scores on (validation while the learner iterates,
+test when graded), a quick run, scored runs with the pipeline mocked, and the file-ratio
+exercise's check against typical wrong answers."""
 
 import json
 import math
@@ -138,7 +139,11 @@ def test_a_quick_graded_run_scores_the_file(monkeypatch, mnist, capsys, tmp_path
     text = capsys.readouterr().out
     assert outcome["quick"] is True
     assert (tmp_path / "lenet300100.dcz").stat().st_size == outcome["file_bytes"]
-    assert outcome["score"] == cc.challenge_score(outcome["ratio"], outcome["error"])
+    assert outcome["split"] == "val" and "validation" in text  # a learner iterating: never the test set
+    assert outcome["course_val_error"] == cc.course_val_error(mnist)  # the course's file on the same split
+    scale = outcome["course"]["error"] / outcome["course_val_error"]
+    assert outcome["scored_error"] == pytest.approx(outcome["error"] * scale)
+    assert outcome["score"] == cc.challenge_score(outcome["ratio"], outcome["scored_error"])
     assert f"{outcome['file_bytes']:,} bytes" in text and "COURSE_QUICK=1" in text
     if outcome["score"] < 1:
         assert f"PARTIAL: {outcome['score']:.2f}" in text
@@ -166,13 +171,22 @@ class _Pipeline:
         return {"file": f"{name}.dcz", "float32_bytes": F32}
 
 
-def _mocked(monkeypatch, mnist, file_bytes, error):
-    """check_challenge with the pipeline, the reader and the evaluation replaced: no training."""
+def _mocked(monkeypatch, mnist, file_bytes, error, split="test"):
+    """check_challenge with the pipeline, the reader and the evaluation replaced: no training.
+
+    The learner's file has ``error`` on either split, the course's file its results.json error,
+    so the bar is the same whichever split ``check_challenge`` picks (``split`` in the env).
+    """
     monkeypatch.delenv("COURSE_QUICK", raising=False)
+    for var in (cc.GRADER_VAR, cc.NBGRADER_VAR):
+        monkeypatch.delenv(var, raising=False)
+    if split == "test":
+        monkeypatch.setenv(cc.GRADER_VAR, "a-graded-run")
     pipeline = _Pipeline(file_bytes)
     monkeypatch.setattr(cc, "compress", pipeline)
     monkeypatch.setattr(cc, "load_compressed", lambda path, device=None: torch.nn.Identity())
-    monkeypatch.setattr(cc, "evaluate", lambda model, data: error)
+    monkeypatch.setattr(cc, "evaluate", lambda model, data, split="test": error)
+    monkeypatch.setattr(cc, "course_val_error", lambda data: course()["error"])
     monkeypatch.setattr(cc, "fresh_mnist", lambda device: mnist)
     return pipeline
 
@@ -239,47 +253,150 @@ def test_the_pipeline_trains_on_a_fresh_copy_not_on_the_notebooks_data(monkeypat
     assert pipeline.data is fresh and pipeline.data.train_x.shape[0] == 55_000
 
 
-def test_editing_the_test_set_cannot_raise_the_score(monkeypatch, mnist):
-    """A recipe function that relabels the (cached) test set to the model's answers gains nothing."""
+@pytest.mark.parametrize("split", ["test", "val"])
+def test_editing_the_scored_split_cannot_raise_the_score(monkeypatch, mnist, split):
+    """A recipe function that relabels the (cached) scored split to the model's answers gains nothing."""
     from course_lib.committed_models import load_baseline
     from course_lib.data import load_mnist
     from course_lib.train import evaluate
 
     model = load_baseline("lenet300100", device=mnist.test_x.device)
-    honest = evaluate(model, mnist)
+    honest = evaluate(model, mnist, split=split)
     cached = load_mnist(download=False)  # the tensors the notebook's `data` shares
-    saved = cached.test_y.clone()
+    x, y = (cached.test_x, cached.test_y) if split == "test" else (cached.val_x, cached.val_y)
+    saved = y.clone()
     monkeypatch.delenv("COURSE_QUICK", raising=False)
     monkeypatch.setattr(cc, "compress", _Pipeline(20_000))
     monkeypatch.setattr(cc, "load_compressed", lambda path, device=None: model)
 
     def cheat():
         with torch.no_grad():
-            cached.test_y.copy_(model(cached.test_x).argmax(1))  # in place: the cache changes too
+            y.copy_(model(x).argmax(1))  # in place: the cache changes too
         return {"keep": {"fc1": 0.04, "fc2": 0.08, "fc3": 0.25}}
 
     try:
-        outcome = cc.check_challenge(cheat, cached)
-        assert evaluate(model, cached) == 0.0  # the edit worked on the notebook's data...
-        assert outcome["error"] == honest  # ...but the check scored on a fresh copy
+        outcome = cc.check_challenge(cheat, cached, split=split)
+        assert evaluate(model, cached, split=split) == 0.0  # the edit worked on the notebook's data...
+        assert outcome["error"] == honest and outcome["split"] == split  # ...but the check scored a fresh copy
+        if split == "val":
+            assert outcome["course_val_error"] == honest  # the course's file too (here: the same model)
         assert load_mnist(download=False) is cached  # and left the cache as it was
     finally:
-        cached.test_y.copy_(saved)
+        y.copy_(saved)
+
+
+# --------------------------------------------------------------------------- the split
+
+
+def test_the_grader_variable_is_the_one_the_grader_sets():
+    from course_lib.course.grader.sandbox import TOKEN_VAR
+
+    assert cc.GRADER_VAR == TOKEN_VAR
+
+
+def test_a_kernel_of_the_grader_is_a_graded_run_and_a_plain_one_is_not():
+    from course_lib.course.grader.sandbox import Kernel
+
+    code = "from course_lib.course.checks.capstone import graded_run; print(graded_run())"
+    with Kernel() as kernel:
+        assert kernel.run(code, 60).text.strip() == "True"
+    assert not cc.graded_run() or os.environ.get(cc.GRADER_VAR) or os.environ.get(cc.NBGRADER_VAR)
+
+
+@pytest.mark.parametrize("env, split", [({}, "val"), ({"COURSE_GRADER_RUN": "3f2a"}, "test"),
+                                        ({"NBGRADER_EXECUTION": "autograde"}, "test"),
+                                        ({"NBGRADER_EXECUTION": "validate"}, "val")])
+def test_learners_iterate_on_the_validation_split_graded_runs_score_the_test_set(monkeypatch, mnist, capsys,
+                                                                                env, split):
+    _mocked(monkeypatch, mnist, file_bytes=20_000, error=1.3, split="val")
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    outcome = cc.check_challenge(_solution_recipe, mnist)
+    text = capsys.readouterr().out
+    assert outcome["split"] == split
+    assert ("validation split" in text) == (split == "val") and ("test images" in text) == (split == "test")
+    assert "within noise" in text or "beyond noise" in text  # the comparison with the course's file
+    assert _printed_lines_fit(text)
+
+
+def test_an_explicit_split_wins_and_a_wrong_one_is_refused(monkeypatch, mnist):
+    _mocked(monkeypatch, mnist, file_bytes=20_000, error=1.3, split="test")
+    assert cc.check_challenge(_solution_recipe, mnist, split="val")["split"] == "val"
+    with pytest.raises(CheckInputError, match="'val' or 'test'"):
+        cc.check_challenge(_solution_recipe, mnist, split="train")
+
+
+def test_the_split_is_fixed_before_my_recipe_runs(monkeypatch, mnist):
+    """A recipe function that pretends to be the grader does not get the test set scored."""
+    _mocked(monkeypatch, mnist, file_bytes=20_000, error=1.3, split="val")
+
+    def pretend():
+        monkeypatch.setenv(cc.GRADER_VAR, "not really")  # what os.environ[...] = ... would do, undone after
+        return {"keep": {"fc1": 0.04, "fc2": 0.08, "fc3": 0.25}}
+
+    assert cc.check_challenge(pretend, mnist)["split"] == "val"
+
+
+def test_on_the_validation_split_the_score_reads_the_error_on_the_course_files_test_scale(monkeypatch, mnist,
+                                                                                        capsys):
+    """Validation errors run higher than test errors here: the course's recipe must not look worse for it."""
+    c = course()
+    _mocked(monkeypatch, mnist, file_bytes=c["file_bytes"], error=c["error"] * 1.4, split="val")
+    monkeypatch.setattr(cc, "course_val_error", lambda data: c["error"] * 1.4)
+    outcome = cc.check_challenge(lambda: {}, mnist)  # the course's own recipe, as good as its file
+    text = capsys.readouterr().out
+    assert outcome["error"] == pytest.approx(c["error"] * 1.4) and outcome["scored_error"] == pytest.approx(c["error"])
+    assert outcome["score"] == cc.MATCH_SHARE == cc.challenge_score(c["ratio"], c["error"])
+    assert "on the same split" in text and "scored as a test error of about" in text and _printed_lines_fit(text)
+    # a file better than the course's on validation is better on the estimate, by the same factor
+    _mocked(monkeypatch, mnist, file_bytes=int(c["file_bytes"] * 0.95), error=c["error"] * 1.4, split="val")
+    monkeypatch.setattr(cc, "course_val_error", lambda data: c["error"] * 1.4)
+    outcome = cc.check_challenge(_solution_recipe, mnist)
+    assert outcome["score"] == 1.0
+
+
+def test_the_course_file_val_error_is_measured_on_the_file(mnist):
+    from course_lib.committed_models import compressed_path
+    from course_lib.compressed_format import load_compressed
+    from course_lib.train import evaluate
+
+    net = load_compressed(compressed_path("lenet300100"), device=mnist.val_x.device)
+    assert cc.course_val_error(mnist) == evaluate(net, mnist, split="val")
+
+
+def test_the_scoring_rule_is_printed_from_the_constants():
+    text = cc.scoring_rule()
+    c = course()
+    assert f"{c['file_bytes']:,} bytes" in text and f"{cc.MAX_EPOCHS} epochs" in text
+    assert f"{cc.PAPER_ERROR:.2f}%" in text and f"{cc.PAPER_RATIO:.0f}x" in text
+    assert _printed_lines_fit(text)
 
 
 # --------------------------------------------------------------------------- file ratio
 
 
+def _tensors(m):
+    """The reference's tensors, whether it is a model or a file torch.save wrote (state_dict or checkpoint)."""
+    if isinstance(m, torch.nn.Module):
+        return list(m.parameters())
+    blob = torch.load(m, weights_only=True)
+    return list(blob.get("state_dict", blob).values())
+
+
 def _params(m):
-    return sum(p.numel() for p in m.parameters())
+    return sum(t.numel() for t in _tensors(m))
+
+
+def _size(p):
+    return os.path.getsize(p)
 
 
 def _ratio_variants():
     def weights(m):
-        return sum(x.weight.numel() for x in m.modules() if isinstance(x, (torch.nn.Linear, torch.nn.Conv2d)))
+        return sum(t.numel() for t in _tensors(m) if t.dim() > 1)
 
     def nonzero(m):
-        return sum(int((p != 0).sum()) for p in m.parameters())
+        return sum(int((t != 0).sum()) for t in _tensors(m))
 
     class Agreeable(float):
         def __eq__(self, other):
@@ -288,24 +405,53 @@ def _ratio_variants():
         __hash__ = float.__hash__
 
     def zero_the_model(m, p):
-        with torch.no_grad():
-            for q in m.parameters():
-                q.zero_()
-        return 4 * _params(m) / os.path.getsize(p)
+        if isinstance(m, torch.nn.Module):
+            with torch.no_grad():
+                for q in m.parameters():
+                    q.zero_()
+        return 4 * _params(m) / _size(p)
 
     def half_the_model(m, p):
-        m.half()
-        return 2 * _params(m) / os.path.getsize(p) * 2
+        if isinstance(m, torch.nn.Module):
+            m.half()
+        return 2 * _params(m) / _size(p) * 2
+
+    def file_size_of_the_reference(m, p):  # the .pt on disk taken as the float32 size
+        return (_size(m) if not isinstance(m, torch.nn.Module) else 4 * _params(m)) / _size(p)
+
+    def divides_by_the_reference(m, p):
+        return 4 * _params(m) / (_size(m) if not isinstance(m, torch.nn.Module) else _size(p))
+
+    def models_only(m, p):  # never thought of a path
+        return 4 * sum(x.numel() for x in m.parameters()) / _size(p)
+
+    def checkpoint_not_unwrapped(m, p):
+        blob = m.state_dict() if isinstance(m, torch.nn.Module) else torch.load(m, weights_only=True)
+        return 4 * sum(t.numel() for t in blob.values()) / _size(p)
+
+    def str_paths_only(m, p):  # isinstance(m, str): a pathlib.Path is taken for a model
+        tensors = _tensors(m) if isinstance(m, str) else list(m.parameters())
+        return 4 * sum(t.numel() for t in tensors) / _size(p)
 
     return {
-        "upside down": (lambda m, p: os.path.getsize(p) / (4 * _params(m)), "upside down"),
-        "4 bytes": (lambda m, p: _params(m) / os.path.getsize(p), "4 bytes"),
-        "in bits": (lambda m, p: 32 * _params(m) / os.path.getsize(p), "in bits"),
-        "file in bits": (lambda m, p: 4 * _params(m) / (8 * os.path.getsize(p)), "file in bits"),
-        "biases": (lambda m, p: 4 * weights(m) / os.path.getsize(p), "biases"),
-        "non-zero only": (lambda m, p: 4 * nonzero(m) / os.path.getsize(p), "only the non-zero parameters"),
-        "integer division": (lambda m, p: 4 * _params(m) // os.path.getsize(p), "integer division"),
-        "0-d tensor": (lambda m, p: torch.tensor(4 * _params(m) / os.path.getsize(p)), "tensor of shape ()"),
+        "upside down": (lambda m, p: _size(p) / (4 * _params(m)), "upside down"),
+        "4 bytes": (lambda m, p: _params(m) / _size(p), "4 bytes"),
+        "in bits": (lambda m, p: 32 * _params(m) / _size(p), "in bits"),
+        "file in bits": (lambda m, p: 4 * _params(m) / (8 * _size(p)), "file in bits"),
+        "biases": (lambda m, p: 4 * weights(m) / _size(p), "biases"),
+        "non-zero only": (lambda m, p: 4 * nonzero(m) / _size(p), "only the non-zero parameters"),
+        "integer division": (lambda m, p: 4 * _params(m) // _size(p), "integer division"),
+        "KB over KiB": (lambda m, p: (4 * _params(m) / 1000) / (_size(p) / 1024), "mixed decimal KB"),
+        "KiB over KB": (lambda m, p: (4 * _params(m) / 1024) / (_size(p) / 1000), "mixed KiB"),
+        "whole KB": (lambda m, p: round(4 * _params(m) / 1000) / round(_size(p) / 1000), "rounded both sizes"),
+        "the reference file's size": (file_size_of_the_reference, "reference file's size on disk"),
+        "divided by the reference file": (divides_by_the_reference, "size of the reference file, not of"),
+        "two file sizes upside down": (lambda m, p: (_size(p) / _size(m) if not isinstance(m, torch.nn.Module)
+                                                     else 4 * _params(m) / _size(p)), "two files' sizes"),
+        "models only": (models_only, "torch.load(model, weights_only=True)"),
+        "checkpoint not unwrapped": (checkpoint_not_unwrapped, "blob['state_dict']"),
+        "str paths only": (str_paths_only, "pathlib.Path"),
+        "0-d tensor": (lambda m, p: torch.tensor(4 * _params(m) / _size(p)), "tensor of shape ()"),
         "float subclass": (lambda m, p: Agreeable(1.0), "subclass"),
         "a string": (lambda m, p: "40x", "is a str"),
         "None": (lambda m, p: None, "NoneType"),
@@ -318,18 +464,27 @@ def _ratio_variants():
 @pytest.mark.parametrize("mistake", list(_ratio_variants()))
 def test_file_ratio_check_names_the_mistake(mistake):
     fn, phrase = _ratio_variants()[mistake]
-    fails_with(cc.check_file_ratio, fn, phrase)
+    message = fails_with(cc.check_file_ratio, fn, phrase)
+    assert max(len(line) for line in message.splitlines()) <= 100
+
+
+def _load_any(m):
+    if isinstance(m, (str, os.PathLike)):
+        state = torch.load(os.fspath(m), map_location="cpu", weights_only=True)
+        return state["state_dict"] if "state_dict" in state else state
+    return dict(m.named_parameters())
 
 
 def test_file_ratio_check_passes_right_answers(capsys):
     from pathlib import Path as P
 
     alternatives = [
-        lambda m, p: 4 * sum(x.numel() for x in m.parameters()) / os.path.getsize(p),
-        lambda m, p: 4 * sum(v.numel() for v in m.state_dict().values()) / os.stat(p).st_size,
-        lambda m, p: sum(x.numel() * x.element_size() for x in m.parameters()) / P(p).stat().st_size,
-        lambda m, p: float(4 * sum(x.numel() for x in m.parameters())) / len(open(p, "rb").read()),
-        lambda m, p: (torch.tensor(4.0) * sum(x.numel() for x in m.parameters()) / os.path.getsize(p)).item(),
+        lambda m, p: 4 * sum(x.numel() for x in _tensors(m)) / os.path.getsize(p),
+        lambda m, p: 4 * sum(v.numel() for v in _load_any(m).values()) / os.stat(p).st_size,
+        lambda m, p: sum(x.numel() * x.element_size() for x in _tensors(m)) / P(p).stat().st_size,
+        lambda m, p: float(4 * sum(x.numel() for x in _tensors(m))) / len(open(p, "rb").read()),
+        lambda m, p: (torch.tensor(4.0) * sum(x.numel() for x in _tensors(m)) / os.path.getsize(p)).item(),
+        lambda m, p: (4 * _params(m) / 1000) / (os.path.getsize(p) / 1000),  # decimal KB on both sides
         file_ratio,  # the library's version is the exercise's twin
     ]
     for fn in alternatives:
@@ -337,6 +492,20 @@ def test_file_ratio_check_passes_right_answers(capsys):
     assert capsys.readouterr().out.count("PASS") == len(alternatives)
     with pytest.raises(CheckInputError):
         cc.check_file_ratio("not a function")
+
+
+def test_file_ratio_takes_a_model_a_state_dict_or_a_checkpoint(tmp_path):
+    from course_lib.checkpoints import save_checkpoint
+    from course_lib.committed_models import baseline_path, compressed_path, load_baseline
+
+    model = load_baseline("lenet300100", device="cpu")
+    torch.save(model.state_dict(), tmp_path / "plain.pt")
+    save_checkpoint(model, tmp_path / "checkpoint.pt", meta={"note": "x"})
+    dcz = compressed_path("lenet300100")
+    want = 4 * 266_610 / os.path.getsize(dcz)
+    for reference in (model, tmp_path / "plain.pt", str(tmp_path / "checkpoint.pt"), baseline_path("lenet300100")):
+        assert file_ratio(reference, dcz) == pytest.approx(want)
+    assert file_ratio(model, str(dcz)) == load_results()["models"]["lenet300100"]["ratio"]
 
 
 def test_file_ratio_check_leaves_the_global_rng_alone():

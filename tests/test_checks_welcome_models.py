@@ -13,10 +13,11 @@ from torch import nn
 
 from check_helpers import fails as _fails
 from check_helpers import passes as _passes
-from course_lib.course.checks.models import check_count_parameters, check_float32_bytes
+from course_lib.course.checks.models import check_count_parameters, check_state_dict_bytes
 from course_lib.course.checks.core import CheckFailed as _CheckFailed, _lines
 from course_lib.course.checks.welcome import check_fraction_zero
-from course_lib.models import count_parameters, float32_bytes
+from course_lib.models import (LeNet300100, LeNet5, count_parameters, float32_bytes, prunable_layers,
+                               state_dict_bytes)
 from course_lib.sparsity import fraction_zero
 
 
@@ -147,50 +148,127 @@ def test_count_parameters_mistakes_are_named(name):
     _fails(check_count_parameters, fn, *words)
 
 
-# --------------------------------------------------------------------------- float32_bytes
+# --------------------------------------------------------------------------- state_dict_bytes
 
 
-def _weights(m):
-    return sum(p.numel() for n, p in m.named_parameters() if "weight" in n)
+def _by_layer(items, size=lambda t: t.numel() * t.element_size(), name=lambda k: k.rpartition(".")[0]):
+    out = {}
+    for key, t in items:
+        out[name(key)] = out.get(name(key), 0) + size(t)
+    return out
+
+
+def _with_zeros(m):  # every module, those that save nothing with 0: allowed
+    sizes = {name: 0 for name, _ in m.named_modules()}
+    sizes.update(state_dict_bytes(m))
+    return sizes
+
+
+def _own_tensors(m):  # per module, not recursing, through the state_dict of each module
+    out = {}
+    for name, mod in m.named_modules():
+        own = {k: t for k, t in mod.state_dict().items() if "." not in k}
+        if own:
+            out[name] = sum(t.numel() * t.element_size() for t in own.values())
+    return out
+
+
+def _storage(m):
+    return _by_layer(m.state_dict().items(), size=lambda t: t.untyped_storage().nbytes())
 
 
 BYTES_ALTERNATIVES = {
-    "library": float32_bytes,
-    "notebook": lambda m: 4 * count_parameters(m),
-    "element_size": lambda m: sum(p.numel() * p.element_size() for p in m.parameters()),
-    "nbytes": lambda m: sum(p.nbytes for p in m.parameters()),
-    "32 / 8 (a whole float)": lambda m: count_parameters(m) * 32 / 8,
+    "library": state_dict_bytes,
+    "notebook": lambda m: _by_layer(m.state_dict().items()),
+    "nbytes": lambda m: _by_layer(m.state_dict().items(), size=lambda t: t.nbytes),
+    "rsplit": lambda m: _by_layer(m.state_dict().items(), name=lambda k: k.rsplit(".", 1)[0]),
+    "modules without recursion": _own_tensors,
+    "zeros for modules that save nothing": _with_zeros,
+    "whole floats": lambda m: {k: float(v) for k, v in state_dict_bytes(m).items()},
+    "numpy ints": lambda m: {k: np.int64(v) for k, v in state_dict_bytes(m).items()},
+    "bits / 8": lambda m: _by_layer(m.state_dict().items(), size=lambda t: t.numel() * torch.finfo(t.dtype).bits // 8
+                                    if t.is_floating_point() else t.numel() * torch.iinfo(t.dtype).bits // 8),
 }
 
+
+def _params_only(m, size=lambda t: t.numel() * t.element_size()):
+    return _by_layer(m.named_parameters(), size=size)
+
+
+def _parents_too(m):
+    return {name: sum(t.numel() * t.element_size() for t in mod.state_dict().values())
+            for name, mod in m.named_modules() if name}
+
+
+def _halves_the_model(m):
+    m.float()  # casts a float16 model back, in place
+    return state_dict_bytes(m)
+
+
 BYTES_MUTANTS = {
-    "the count": (count_parameters, ["4 bytes"]),
-    "bits": (lambda m: 32 * count_parameters(m), ["bits"]),
-    "float64": (lambda m: 8 * count_parameters(m), ["float64"]),
-    "float16": (lambda m: 2 * count_parameters(m), ["float16"]),
-    "KiB": (lambda m: 4 * count_parameters(m) / 1024, ["kilobytes"]),
-    "kB rounded": (lambda m: round(4 * count_parameters(m) / 1000), ["kilobytes"]),
-    "MB": (lambda m: 4 * count_parameters(m) / 1e6, ["megabytes"]),
-    "weights only": (lambda m: 4 * _weights(m), ["weights only", "Biases"]),
-    "bits of the weights": (lambda m: 32 * _weights(m), ["bits", "weights only"]),
-    "non-zero only": (lambda m: 4 * sum(int((p != 0).sum()) for p in m.parameters()), ["non-zero"]),
-    "state_dict": (lambda m: sum(t.numel() * t.element_size() for t in m.state_dict().values()), ["buffers"]),
-    "0-d tensor": (lambda m: torch.tensor(4 * count_parameters(m)), ["tensor"]),
-    "a string": (lambda m: f"{4 * count_parameters(m)} bytes", ["str", "number of bytes"]),
-    "int subclass that equals anything": (lambda m: _IntThatEqualsAnything(3), ["subclass"]),
-    "one byte too many": (lambda m: 4 * count_parameters(m) + 1, ["returned 41; expected 40"]),
+    "float32 bytes per layer": (lambda m: _params_only(m, size=lambda t: 4 * t.numel()),
+                                ["4 bytes per parameter", "buffers too", "element_size"]),
+    "parameters only": (_params_only, ["Only the parameters", "buffers"]),
+    "non-persistent buffer too": (lambda m: _by_layer(list(m.named_parameters()) + list(m.named_buffers())),
+                                  ["non-persistent", "named_buffers"]),
+    "4 bytes each": (lambda m: _by_layer(m.state_dict().items(), size=lambda t: 4 * t.numel()),
+                     ["4 bytes", "element_size()", "int64"]),
+    "bits": (lambda m: {k: 8 * v for k, v in state_dict_bytes(m).items()}, ["bits"]),
+    "entries": (lambda m: _by_layer(m.state_dict().items(), size=lambda t: t.numel()), ["number of entries"]),
+    "non-zero only": (lambda m: _by_layer(m.state_dict().items(),
+                                          size=lambda t: int(torch.count_nonzero(t)) * t.element_size()),
+                      ["non-zero"]),
+    "tensor names": (lambda m: _by_layer(m.state_dict().items(), name=lambda k: k), ["tensor names", "rpartition"]),
+    "first dot": (lambda m: _by_layer(m.state_dict().items(), name=lambda k: k.split(".")[0]),
+                  ["first dot", "last dot"]),
+    "parents counted too": (_parents_too, ["counted in their parents"]),
+    "weights only": (lambda m: _by_layer((k, t) for k, t in m.state_dict().items() if k.endswith("weight")),
+                     ["Only the weights"]),
+    "the total": (lambda m: sum(state_dict_bytes(m).values()), ["single number", "right total", "dict"]),
+    "a wrong total": (lambda m: 4 * count_parameters(m), ["single number", "dict"]),
+    "a list": (lambda m: list(state_dict_bytes(m).items()), ["list", "dict"]),
+    "tensor values": (lambda m: {k: torch.tensor(v) for k, v in state_dict_bytes(m).items()}, ["tensor", "int"]),
+    "fractional value": (lambda m: {k: v / 3 for k, v in state_dict_bytes(m).items()}, ["whole number"]),
+    "int keys": (lambda m: dict(enumerate(state_dict_bytes(m).values())), ["keys are layer names"]),
+    "int subclass that equals anything": (lambda m: {k: _IntThatEqualsAnything(3) for k in state_dict_bytes(m)},
+                                          ["subclass"]),
+    "one layer missing": (lambda m: dict(list(state_dict_bytes(m).items())[1:]), ["Layers missing"]),
+    "one byte too many": (lambda m: {k: v + (k == "a") for k, v in state_dict_bytes(m).items()},
+                          ["Layer 'a'", "33 bytes returned, 32 expected"]),
+    "casts the model in place": (_halves_the_model, ["changed its argument `m` in place"]),
     "stub": (_stub, ["not solved yet"]),
 }
 
 
 @pytest.mark.parametrize("name", BYTES_ALTERNATIVES)
-def test_float32_bytes_right_solutions_pass(name, capsys):
-    _passes(check_float32_bytes, BYTES_ALTERNATIVES[name], capsys)
+def test_state_dict_bytes_right_solutions_pass(name, capsys):
+    _passes(check_state_dict_bytes, BYTES_ALTERNATIVES[name], capsys)
 
 
 @pytest.mark.parametrize("name", BYTES_MUTANTS)
-def test_float32_bytes_mistakes_are_named(name):
+def test_state_dict_bytes_mistakes_are_named(name):
     fn, words = BYTES_MUTANTS[name]
-    _fails(check_float32_bytes, fn, *words)
+    _fails(check_state_dict_bytes, fn, *words)
+
+
+def test_state_dict_bytes_shows_the_smallest_failing_model():
+    message = _fails(check_state_dict_bytes, BYTES_MUTANTS["4 bytes each"][0])
+    assert "state_dict_bytes(_Tiny().half()) returned {'a': 32, 'b': 8}" in message
+    assert "expected {'a': 16, 'b': 4}" in message
+
+
+def test_state_dict_bytes_is_what_torch_save_writes_without_the_container(tmp_path):
+    """The library's twin: for both LeNets, the total is the float32 size, and torch.save adds only a container."""
+    for cls in (LeNet300100, LeNet5):
+        model = cls()
+        total = sum(state_dict_bytes(model).values())
+        assert total == float32_bytes(model) == 4 * count_parameters(model)
+        assert list(state_dict_bytes(model)) == list(prunable_layers(model))
+        torch.save(model.state_dict(), tmp_path / "m.pt")
+        assert 0 < (tmp_path / "m.pt").stat().st_size - total < 10_000
+    bn = nn.BatchNorm1d(4)
+    assert state_dict_bytes(nn.Sequential(bn)) == {"0": 4 * 4 * 4 + 8}  # 4 float32 tensors and an int64 counter
+    assert state_dict_bytes(nn.Linear(3, 2).half()) == {"": 2 * (6 + 2)}  # a bare layer: its tensors have no prefix
 
 
 # --------------------------------------------------------------------------- message lines

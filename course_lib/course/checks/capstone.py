@@ -1,56 +1,78 @@
-"""Check of notebook 09's final challenge: your own Deep Compression recipe, scored by the grader.
+"""Checks of notebook 09: the compression ratio of a file, and the final challenge.
 
-The learner writes ``my_recipe()``, returning settings for
+**The challenge.** The learner writes ``my_recipe()``, returning settings for
 :func:`course_lib.pipeline.compress` on LeNet-300-100 (keep rates, bits, epochs,
 learning rates, ...). :func:`check_challenge` runs the whole pipeline with them,
 writes the ``.dcz`` file, reads it back, and scores **the file**: its size on disk
-and the test error of the model read from it, on all 10,000 test images.
+and the error of the model read from it.
+
+Which error: while the learner iterates in the notebook, the **validation** error (the
+5,000 held-out training images of ``load_mnist``), next to the course's own file measured
+on the same split. The score then reads an estimated test error: the validation error times
+the course file's test / validation ratio (the two splits differ in difficulty, and the
+paper's figures and the course's bar are test figures), so a re-run of the course's recipe
+scores on validation what it scores on test. The test set is touched once, when the notebook
+is graded (:func:`graded_run`: ``course-grade`` runs the kernel with ``COURSE_GRADER_RUN``
+set, ``nbgrader autograde`` with ``NBGRADER_EXECUTION=autograde``), against the course's test
+error from ``results.json``. ``split=`` overrides the choice (for instructors and tests).
+The split is fixed before ``my_recipe()`` runs.
 
 The bar is the course's own committed file (``make reproduce``, read from
 ``course_lib/artifacts/compressed/results.json`` by :func:`course_file`, never typed
 here): copying the course's recipe is not enough for full marks. The score (a fraction
 of the check's points, printed as ``PARTIAL: x`` for the grader):
 
-- below the paper's figures ([DC] Table 1, 40x at 1.58%): ``PAPER_SHARE x size part x
-  error part``, where the size part is ``log(ratio / 10) / log(40 / 10)`` and the error
-  part ``(4.0 - error) / (4.0 - 1.58)``, both clipped to [0, 1]; a tiny file with a
-  useless model scores 0, and so does an accurate model that is not compressed;
+- below the paper's figures ([DC] Table 1): ``PAPER_SHARE x size part x error part``,
+  where the size part is ``log(ratio / ZERO_RATIO) / log(paper ratio / ZERO_RATIO)`` and
+  the error part ``(ZERO_ERROR - error) / (ZERO_ERROR - paper error)``, both clipped to
+  [0, 1]; a tiny file with a useless model scores 0, and so does an accurate model that is
+  not compressed;
 - at the paper's figures or better, on both counts: from ``PAPER_SHARE`` (0.7) up to
-  ``MATCH_SHARE`` (0.9) as the file's *size x error* (file bytes times test error, the
+  ``MATCH_SHARE`` (0.9) as the file's *size x error* (file bytes times error, the
   smaller the better) goes from the paper's to the course's file, on a log scale;
 - full marks only for **beating** the course's file: size x error at least
   ``BEAT_MARGIN`` (1%) below it, with a recipe that is not the course's own (a re-run of
   the course's recipe is capped at ``MATCH_SHARE``, whatever the noise of training).
 
-The error is measured on a fresh copy of the test set (:func:`fresh_mnist`), and the
-pipeline trains on a fresh copy of the training set: the ``data`` handed to the check
-only says on which device to work, so a recipe function that edits the notebook's
-``data`` (or the tensors it shares with ``load_mnist()``'s cache) cannot raise its score.
+The error is measured on a fresh copy of MNIST (:func:`fresh_mnist`), and the pipeline
+trains on a fresh copy of the training set: the ``data`` handed to the check only says
+on which device to work, so a recipe function that edits the notebook's ``data`` (or the
+tensors it shares with ``load_mnist()``'s cache) cannot raise its score, on either split.
 
 Training budget: at most :data:`MAX_EPOCHS` epochs over the training set in total
 (prune rounds plus centroid fine-tuning), so grading a notebook takes minutes.
 Under ``COURSE_QUICK=1`` (the test suite) the budget is the reduced one of
 ``make reproduce ARGS=--quick`` whatever the recipe says, and the score
 is printed but only means that the pipeline ran.
+
+**The file ratio** (:func:`check_file_ratio`): ``file_ratio(model, path)`` with the
+reference given as a model, as a saved state_dict and as a course checkpoint, and
+compressed files of several sizes; it names the typical mistakes (bits for bytes, the
+ratio upside down, biases or pruned zeros left out, the size of the wrong file, KB and
+KiB mixed, whole-KB rounding, ``//``).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import torch
 
 from ... import data as data_module
 from ...budget import is_quick
+from ...checkpoints import save_checkpoint
+from ...committed_models import compressed_path
 from ...compressed_format import load_compressed
 from ...models import build_model
 from ...paper import DC_TABLE1
 from ...pipeline import compress
-from ...results import load_results
+from ...results import error_change, load_results
 from ...train import evaluate
 from ...recipes import QUICK, RECIPES, recipe_for
 from .core import (CheckFailed, CheckInputError, as_float, call, call_unchanged, fail, mismatch, partial, passed,
@@ -62,12 +84,38 @@ MODEL = "lenet300100"
 PAPER_ERROR = DC_TABLE1[MODEL]["compressed_error"]  # [DC] Table 1, LeNet-300-100 compressed
 PAPER_RATIO = float(DC_TABLE1[MODEL]["ratio"])
 ZERO_RATIO = 10.0  # no size credit at or below this ratio
-ZERO_ERROR = 4.0  # no error credit at or above this test error (%)
+ZERO_ERROR = 4.0  # no error credit at or above this error (%)
 PAPER_SHARE = 0.7  # the score of a file that meets [DC] Table 1 on size and error
 MATCH_SHARE = 0.9  # the score of a file as good as the course's own (size x error)
 BEAT_MARGIN = 0.01  # full marks: size x error at least this fraction below the course's file
 MAX_EPOCHS = 30
 BUDGET_KEYS = ("prune_steps", "prune_epochs", "finetune_epochs", "train_subset")
+SPLITS = {"val": "the validation split (5,000 held-out images)", "test": "the 10,000 test images"}
+GRADER_VAR = "COURSE_GRADER_RUN"  # set in the kernel by course-grade (grader.sandbox.TOKEN_VAR)
+NBGRADER_VAR = "NBGRADER_EXECUTION"  # "autograde" while nbgrader autogrades ("validate" is the learner's)
+
+
+def graded_run() -> bool:
+    """Is this kernel being graded (``course-grade`` or ``nbgrader autograde``), not a learner iterating?"""
+    return bool(os.environ.get(GRADER_VAR)) or os.environ.get(NBGRADER_VAR) == "autograde"
+
+
+def scoring_rule() -> str:
+    """The challenge's scoring rule in words, with the figures it uses (printed by notebook 09)."""
+    course = course_file()
+    return "\n".join([
+        f"[DC] Table 1 (LeNet-300-100): {PAPER_RATIO:.0f}x at {PAPER_ERROR:.2f}% error",
+        f"the course's file (results.json): {course['file_bytes']:,} bytes, {course['ratio']:.1f}x at "
+        f"{course['error']:.2f}% test error",
+        f"below the paper's figures: up to {PAPER_SHARE} = size part x error part, where the size part goes",
+        f"  from 0 at {ZERO_RATIO:.0f}x to 1 at {PAPER_RATIO:.0f}x (log scale) and the error part from 0 at "
+        f"{ZERO_ERROR:.0f}% to 1 at {PAPER_ERROR:.2f}%",
+        f"at the paper's figures or better: {PAPER_SHARE} rising to {MATCH_SHARE} as file bytes x error falls "
+        "to the course's",
+        f"full marks: file bytes x error at least {BEAT_MARGIN:.0%} below the course's file, with your own settings",
+        f"budget: {MAX_EPOCHS} epochs in all (sum of prune_epochs + finetune_epochs)",
+        "error: on the validation split while you iterate, on the test set (once) when graded",
+    ])
 
 
 def course_file() -> dict[str, Any]:
@@ -175,19 +223,30 @@ def fresh_mnist(device: torch.device | str) -> data_module.MNISTData:
 _PARTIAL_WIDTH = 100 - len("PARTIAL CREDIT 0.00: ")  # what is left of the first line
 
 
+def course_val_error(mnist: data_module.MNISTData) -> float:
+    """The validation error of the course's committed file (``make reproduce``), read back from disk."""
+    return evaluate(load_compressed(compressed_path(MODEL), device=mnist.val_x.device), mnist, split="val")
+
+
 def check_challenge(my_recipe: Callable[[], dict], data, out: str | os.PathLike | None = None,
-                    log: Callable[[str], None] | None = None) -> dict[str, Any]:
+                    log: Callable[[str], None] | None = None, split: str | None = None) -> dict[str, Any]:
     """Run the pipeline with ``my_recipe()``, score the file it writes, and print the score.
 
     ``data`` is the MNIST of :func:`course_lib.data.load_mnist`; only its device is used:
     the pipeline trains, and the file is scored, on a fresh copy (:func:`fresh_mnist`).
-    ``out`` is where the ``.dcz`` file goes (a temporary folder by default). Returns
-    ``{"ratio", "error", "file_bytes", "score", "course", ...}``. Raises
-    :class:`CheckFailed` when the settings are invalid or the pipeline fails; prints
-    ``PARTIAL: x`` when the score is below 1 (full marks only for beating the course's file).
+    ``split`` is the split the file's error is measured on: ``"val"`` while the learner
+    iterates (scored as an estimated test error, see the module's docstring), ``"test"`` in
+    a graded run (:func:`graded_run`), unless given. ``out`` is where the ``.dcz`` file
+    goes (a temporary folder by default). Returns ``{"ratio", "error" (on ``split``),
+    "scored_error", "split", "file_bytes", "score", "course", ...}``. Raises :class:`CheckFailed`
+    when the settings are invalid or the pipeline fails; prints ``PARTIAL: x`` when the
+    score is below 1 (full marks only for beating the course's file).
     """
     if not hasattr(data, "test_x") or not hasattr(data, "train_x"):
         raise CheckInputError(f"Pass the MNIST data of load_mnist() as the second argument, not {type(data).__name__}.")
+    split = split if split is not None else ("test" if graded_run() else "val")  # fixed before my_recipe runs
+    if split not in SPLITS:
+        raise CheckInputError(f"split must be 'val' or 'test', got {split!r}.")
     course = course_file()
     settings = call(my_recipe, exercise="capstone-challenge")
     recipe = validate_recipe(settings)
@@ -197,6 +256,11 @@ def check_challenge(my_recipe: Callable[[], dict], data, out: str | os.PathLike 
         recipe.update({k: QUICK[k] for k in BUDGET_KEYS})
     device = data.test_x.device
     mnist = fresh_mnist(device)  # never the tensors my_recipe (or any notebook code) could reach
+    course_val, scale = None, 1.0
+    if split == "val":  # the course's file on the same split, measured again, sets the scale
+        course_val = course_val_error(mnist)
+        scale = course["error"] / course_val if course_val > 0 else 1.0
+    n_images = len(mnist.val_y if split == "val" else mnist.test_y)
     tmp = None
     if out is None:
         tmp = tempfile.TemporaryDirectory()
@@ -212,39 +276,51 @@ def check_challenge(my_recipe: Callable[[], dict], data, out: str | os.PathLike 
         path = Path(out) / result["file"]
         file_bytes = os.path.getsize(path)
         model = load_compressed(path, device=device)
-        error = evaluate(model, mnist)
+        error = evaluate(model, mnist, split=split)
     finally:
         if tmp is not None:
             tmp.cleanup()
     ratio = result["float32_bytes"] / file_bytes
-    score = challenge_score(ratio, error, course)
+    scored = error * scale  # the error the score reads: the test error, or its estimate from validation
+    score = challenge_score(ratio, scored, course)
     if copied and score >= 1.0:
         score = MATCH_SHARE
     f32 = result["float32_bytes"]
-    mine, bar = size_x_error(ratio, error, f32), size_x_error(course["ratio"], course["error"], f32)
-    print(f"your file: {file_bytes:,} bytes, ratio {ratio:.1f}x; test error read back {error:.2f}%; "
+    mine, bar = size_x_error(ratio, scored, f32), size_x_error(course["ratio"], course["error"], f32)
+    kind = "validation" if split == "val" else "test"
+    print(f"scored on {SPLITS[split]}" + (" (a graded run)" if split == "test" else
+                                           "; the grader scores the test set, once"))
+    print(f"your file: {file_bytes:,} bytes, ratio {ratio:.1f}x; {kind} error read back {error:.2f}%; "
           f"{_training_epochs(recipe)} epochs")
+    if split == "val":
+        print(f"the course's file: {course_val:.2f}% on the same split ({course['error']:.2f}% on the test set)")
+        print(f"your validation error vs the course file's: {error_change(course_val, error, n_images)}")
+        print(f"scored as a test error of about {scored:.2f}% ({error:.2f}% x {course['error']:.2f} / "
+              f"{course_val:.2f}, the course file's test / validation)")
+    else:
+        print(f"your test error vs the course file's: {error_change(course['error'], error, n_images)}")
     print(f"file bytes x error %: yours {mine:,.0f}; the course's file {bar:,.0f} "
           f"({course['file_bytes']:,} bytes, {course['ratio']:.1f}x at {course['error']:.2f}%)")
     print(f"[DC] Table 1: {PAPER_RATIO:.0f}x at {PAPER_ERROR:.2f}% (your size part {size_part(ratio):.2f}, "
-          f"error part {error_part(error):.2f})")
+          f"error part {error_part(scored):.2f})")
     if quick:
         print("COURSE_QUICK=1: trained with the reduced test budget, so this score only shows the pipeline runs.")
-    outcome = {"ratio": ratio, "error": error, "file_bytes": file_bytes, "score": score,
-               "size_part": size_part(ratio), "error_part": error_part(error), "size_x_error": mine,
-               "course": course, "copied": copied, "recipe": recipe, "quick": quick}
+    outcome = {"ratio": ratio, "error": error, "scored_error": scored, "split": split, "file_bytes": file_bytes,
+               "score": score, "size_part": size_part(ratio), "error_part": error_part(scored),
+               "size_x_error": mine, "course": course, "course_val_error": course_val, "copied": copied,
+               "recipe": recipe, "quick": quick}
     if score >= 1.0:
-        passed(wrap_message(f"full marks: {ratio:.1f}x at {error:.2f}% beats the course's own file "
+        passed(wrap_message(f"full marks: {ratio:.1f}x at {scored:.2f}% beats the course's own file "
                             f"({course['ratio']:.1f}x at {course['error']:.2f}%) by {1 - mine / bar:.1%} on file "
                             "bytes x error.", 100 - len("PASS: ")))
         return outcome
     copy_note = (f" These are the course's own settings: {MATCH_SHARE} at most. Change them to beat its file."
                  if copied else "")
-    if copied and size_part(ratio) * error_part(error) >= 1:
+    if copied and size_part(ratio) * error_part(scored) >= 1:
         partial(score, wrap_message("these are the course's own settings: as good as its file at best. "
                                     "Change them to beat it (full marks).", _PARTIAL_WIDTH))
         return outcome
-    if size_part(ratio) * error_part(error) >= 1:
+    if size_part(ratio) * error_part(scored) >= 1:
         partial(score, wrap_message(f"the paper's figures are met. For full marks beat the course's file by "
                                     f"{BEAT_MARGIN:.0%}: file bytes x error below {(1 - BEAT_MARGIN) * bar:,.0f} "
                                     f"(yours {mine:,.0f}), with a smaller file at this error or a lower error at "
@@ -253,7 +329,7 @@ def check_challenge(my_recipe: Callable[[], dict], data, out: str | os.PathLike 
     hints = []
     if size_part(ratio) < 1:
         hints.append("the file is too large: keep fewer weights in fc1 (the biggest layer) or use fewer bits")
-    if error_part(error) < 1:
+    if error_part(scored) < 1:
         hints.append("the error is too high: retrain longer after pruning, prune in more rounds, or keep more weights")
     partial(score, wrap_message("; ".join(hints) + f". Meeting the paper's figures earns {PAPER_SHARE:.1f}, "
                                 "beating the course's file full marks." + copy_note, _PARTIAL_WIDTH))
@@ -282,46 +358,97 @@ def _pruned_model() -> torch.nn.Module:
     return model
 
 
-def check_file_ratio(file_ratio: Callable) -> None:
-    """``file_ratio(model, path)``: float32 bytes of every parameter of ``model`` over ``os.path.getsize(path)``.
+def _reference_files(model: torch.nn.Module, folder: Path) -> dict[str, Path]:
+    """The model saved twice: as a plain state_dict (``torch.save``) and as a course checkpoint."""
+    plain = folder / "reference_state_dict.pt"
+    torch.save(model.state_dict(), plain)
+    meta = {"note": "a course checkpoint: the model's name, its state_dict and metadata",
+            "history": {"val_error": [round(2.0 / (1 + i), 4) for i in range(40)]}}
+    checkpoint = save_checkpoint(model, folder / "reference_checkpoint.pt", meta=meta)
+    return {"plain": plain, "checkpoint": checkpoint}
 
-    The model is a pruned one (zeros count too: the ratio compares with the dense float32
-    model); the answer must be a plain Python number, and the model must stay as it was.
+
+def _ratio_mistakes(params: int, weights: int, nonzero: int, size: int, ref_size: int | None):
+    """What each typical mistake returns, with its diagnosis (most specific first)."""
+    f32 = 4 * params
+    out = [
+        (size / f32, "the ratio is upside down: divide the float32 bytes of the model by the file's bytes."),
+        (params / size, "you divided the number of parameters by the file's bytes: each float32 parameter "
+                        "takes 4 bytes."),
+        (32 * params / size, "you counted the model in bits (32 per parameter) but the file in bytes: use 4 "
+                             "bytes per parameter."),
+        (f32 / (8 * size), "you counted the file in bits: os.path.getsize gives bytes already."),
+        (4 * nonzero / size, f"you counted only the non-zero parameters ({nonzero:,} of {params:,}). The "
+                             "ratio compares with the dense float32 model, which stores every parameter, pruned "
+                             "zeros included: p.numel(), not count_nonzero."),
+        (4 * weights / size, "you left out the biases: count every parameter, model.parameters() yields "
+                             "weights and biases."),
+        ((f32 / 1000) / (size / 1024), "you mixed decimal KB (1,000 bytes, what [DC] Table 1 uses) with KiB "
+                                       "(1,024 bytes): use one unit for both sizes, or plain bytes."),
+        ((f32 / 1024) / (size / 1000), "you mixed KiB (1,024 bytes) with decimal KB (1,000 bytes, what [DC] "
+                                       "Table 1 uses): use one unit for both sizes, or plain bytes."),
+        (round(f32 / 1000) / max(1, round(size / 1000)),
+         "you rounded both sizes to whole KB first, as [DC] Table 1 prints them: divide the exact bytes."),
+    ]
+    if ref_size is not None:
+        out = [
+            (ref_size / size, f"you used the reference file's size on disk ({ref_size:,} bytes) as the float32 "
+                              f"size ({f32:,} bytes): the file also holds its container (tensor names, pickle and "
+                              "zip structure, a checkpoint's metadata). Count 4 bytes per parameter."),
+            (f32 / ref_size, "you divided by the size of the reference file, not of the compressed file "
+                             "`path`: os.path.getsize(path)."),
+            (size / ref_size, "you divided the two files' sizes, upside down: the float32 size is 4 bytes per "
+                              "parameter of the reference, over os.path.getsize(path)."),
+        ] + out
+    return out
+
+
+_PATH_HINT = ("`model` may be a model or the path (a str or a pathlib.Path) of a file torch.save wrote: a "
+              "state_dict, or a course checkpoint whose tensors are in blob['state_dict']. "
+              "isinstance(model, torch.nn.Module) tells them apart; read a file with torch.load(model, "
+              "weights_only=True).")
+
+
+def check_file_ratio(file_ratio: Callable) -> None:
+    """``file_ratio(model, path)``: the float32 bytes of the reference over ``os.path.getsize(path)``.
+
+    The reference ``model`` is given as a pruned model (zeros count too: the ratio compares
+    with the dense float32 model), as the path (a str) of its saved state_dict and as the
+    path (a ``Path``) of a course checkpoint; the compressed files have several sizes. The
+    answer must be a plain Python number, and the model must stay as it was.
     """
     model = _pruned_model()
     params = sum(p.numel() for p in model.parameters())
     nonzero = sum(int(torch.count_nonzero(p)) for p in model.parameters())
     weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
     with tempfile.TemporaryDirectory() as tmp:
-        for size in (1000, 26_661, 4 * params):
+        refs = _reference_files(model, Path(tmp))
+        cases = [(model, "model", 1000), (model, "model", 26_661), (model, "model", 4 * params),
+                 (str(refs["plain"]), "'<a saved state_dict>.pt'", 26_661),
+                 (refs["checkpoint"], "Path('<a course checkpoint>.pt')", 14_455)]
+        for reference, shown_ref, size in cases:
             path = Path(tmp) / f"model_{size}.dcz"
             path.write_bytes(bytes(size))
-            shown = f"file_ratio(model, <a file of {size:,} bytes>)"
-            got = call_unchanged(file_ratio, model, path, exercise="file-ratio")
-            got = as_float(got, shown)
+            compressed = str(path) if size == 26_661 else path  # a str and a Path, both
+            shown = f"file_ratio({shown_ref}, <a file of {size:,} bytes>)"
+            is_file = not isinstance(reference, torch.nn.Module)
+            try:
+                got = call_unchanged(file_ratio, reference, compressed, exercise="file-ratio")
+            except CheckFailed as exc:
+                if not is_file or exc.__cause__ is None:
+                    raise
+                raise CheckFailed(re.sub(r"^FAIL:\s*", "", str(exc)) + "\n" + _PATH_HINT) from exc.__cause__
+            raw, got = got, as_float(got, shown)
             want = 4 * params / size
             if math.isclose(got, want, rel_tol=1e-6):  # float32 arithmetic is right too
                 continue
-            if math.isclose(got, size / (4 * params), rel_tol=1e-9):
-                fail(f"{shown} = {got:.4g}: the ratio is upside down: divide the float32 bytes of the model by "
-                     "the file's bytes.")
-            if math.isclose(got, params / size, rel_tol=1e-9):
-                fail(f"{shown} = {got:.4g}: you divided the number of parameters by the file's bytes: each "
-                     "float32 parameter takes 4 bytes.")
-            if math.isclose(got, 32 * params / size, rel_tol=1e-9):
-                fail(f"{shown} = {got:.4g}: you counted the model in bits (32 per parameter) but the file in "
-                     "bytes: use 4 bytes per parameter.")
-            if math.isclose(got, 4 * params / (8 * size), rel_tol=1e-9):
-                fail(f"{shown} = {got:.4g}: you counted the file in bits: os.path.getsize gives bytes already.")
-            if math.isclose(got, 4 * nonzero / size, rel_tol=1e-9):
-                fail(f"{shown} = {got:.4g}: you counted only the non-zero parameters ({nonzero:,} of {params:,}). "
-                     "The ratio compares with the dense float32 model, which stores every parameter, pruned "
-                     "zeros included: p.numel(), not count_nonzero.")
-            if math.isclose(got, 4 * weights / size, rel_tol=1e-9):
-                fail(f"{shown} = {got:.4g}: you left out the biases: count every parameter, model.parameters() "
-                     "yields weights and biases.")
-            if got == (4 * params) // size:
-                fail(f"{shown} = {got!r}: that is integer division (//), which drops the fraction. Use /.")
-            fail(mismatch("file_ratio", f"model, <a file of {size:,} bytes>", want, got)
-                 + " Use 4 * (number of parameters) / os.path.getsize(path).")
-    passed("file_ratio: float32 bytes of every parameter (zeros too) over the file's bytes on disk.")
+            if isinstance(raw, (int, np.integer)) and got == (4 * params) // size:
+                fail(f"{shown} = {got:.0f}: that is integer division (//), which drops the fraction. Use /.")
+            ref_size = os.path.getsize(reference) if is_file else None
+            for value, message in _ratio_mistakes(params, weights, nonzero, size, ref_size):
+                if math.isclose(got, value, rel_tol=1e-9):
+                    fail(f"{shown} = {got:.4g}: {message}")
+            fail(mismatch("file_ratio", f"{shown_ref}, <a file of {size:,} bytes>", want, got)
+                 + " Use 4 * (number of parameters) / os.path.getsize(path)."
+                 + (f" {_PATH_HINT}" if is_file else ""))
+    passed("file_ratio: 4 bytes per parameter (model or saved file) over the compressed file's bytes.")

@@ -1,25 +1,31 @@
-"""Checks for notebook 01: counting parameters and their float32 size.
+"""Checks for notebook 01: counting parameters, and the bytes a state_dict saves per layer.
 
 Both checks run the learner's function on small models first (so a failure shows the smallest
-one), then on both LeNets. The models are built to separate the typical mistakes: a layer
-without bias, a conv layer, a nested ``nn.Sequential``, a BatchNorm (whose running statistics
-are buffers, not parameters) and weights that are exactly zero (a zero weight is still a
-parameter). The answer must be a plain number (a tensor, a bool or an ``int`` subclass whose
-``==`` agrees with anything is refused) and the model must come back unchanged. A failure names
-the mistake whose output matches what the function returned on every model, else shows the
-smallest model, the expected value and the value returned.
+one), then on both LeNets, and the model must come back unchanged.
+
+- ``count_parameters``: the models separate the typical mistakes: a layer without bias, a conv
+  layer, a nested ``nn.Sequential``, a BatchNorm (whose running statistics are buffers, not
+  parameters) and weights that are exactly zero (a zero weight is still a parameter). The
+  answer must be a plain int (a tensor, a bool or an ``int`` subclass whose ``==`` agrees with
+  anything is refused).
+- ``state_dict_bytes``: ``{layer: bytes}`` of everything the state_dict saves. The models add
+  a float16 copy, a float64 layer, BatchNorm buffers (one of them an int64 counter) and a
+  non-persistent buffer (not saved), so "4 bytes per parameter", "parameters only", "every
+  buffer" and "keys cut at the first dot" each give a different answer somewhere.
+
+A failure names the mistake whose output matches what the function returned on every model,
+else shows the smallest model, the expected value and the value returned.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-from ...models import LeNet300100, LeNet5, count_parameters, float32_bytes
+from ...models import LeNet300100, LeNet5, count_parameters, state_dict_bytes
 from .core import CheckFailed, as_int, call_unchanged, fail, mismatch, passed
 
 
@@ -154,66 +160,147 @@ def check_count_parameters(fn: Callable[[nn.Module], int]) -> None:
     passed(f"count_parameters is right on {len(results)} models, both LeNets included.")
 
 
-# --------------------------------------------------------------------------- float32_bytes
-
-# Bytes per parameter of the typical mistakes, with what each one is.
-_FACTORS = [
-    (4, ""),
-    (1, "That is the parameter count. Each float32 takes 4 bytes."),
-    (32, "That is bits (32 per float). Divide by 8 for bytes: 4 bytes per parameter."),
-    (8, "8 bytes per parameter is float64. float32 takes 4."),
-    (2, "2 bytes per parameter is float16. float32 takes 4."),
-    (0.5, "Bytes are 32 / 8 = 4 per float32, not 8 / 32."),
-    (4 / 1024, "That is kilobytes (KiB, / 1024). Return plain bytes."),
-    (4 / 1000, "That is kilobytes (kB, / 1000). Return plain bytes."),
-    (4 / 1024 ** 2, "That is megabytes (MiB, / 1024**2). Return plain bytes."),
-    (4 / 1000 ** 2, "That is megabytes (MB, / 10**6). Return plain bytes."),
-    (32 / 1024, "That is kilobits. Return bytes: 4 per float32 parameter."),
-]
+# --------------------------------------------------------------------------- state_dict_bytes
 
 
-def _bytes(model: nn.Module) -> list[tuple[float | None, str]]:
-    out = []
-    for n, counted in _counts(model):
-        for factor, unit in _FACTORS:
-            if not counted and not unit:
-                out.append((n * factor, ""))
-            elif not counted or not unit:
-                out.append((n * factor, counted or unit))
-    for n, counted in _counts(model)[1:]:
-        for factor, unit in _FACTORS[1:]:
-            out.append((n * factor, f"{unit} Also: {counted[0].lower()}{counted[1:]}"))
-    out.append((sum(t.numel() * t.element_size() for t in model.state_dict().values()),
-                "That is the size of the state_dict, buffers included.\nBatchNorm's running statistics "
-                "are buffers, not parameters: count model.parameters() only."))
+class _Buffers(nn.Module):
+    """A float64 layer, and a layer with a non-persistent buffer (not in the state_dict)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 2).double()  # 8 bytes per entry
+        self.gate = nn.Linear(2, 2)
+        self.gate.register_buffer("mask", torch.ones(2, 2), persistent=False)  # not saved
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.gate(self.fc(x.double()).float()) * self.gate.mask[0]
+
+
+def _byte_cases() -> list[tuple[str, nn.Module]]:
+    """Small models first (a failure shows the smallest), each one telling a mistake apart."""
+    torch.manual_seed(0)
+    half = _Tiny().half()
+    return [("_Tiny()", _Tiny()), ("_Tiny().half()", half), ("_Nested()", _Nested()), ("_Buffers()", _Buffers()),
+            ("LeNet300100()", LeNet300100()), ("LeNet5()", LeNet5())]
+
+
+def _layer(key: str) -> str:
+    return key.rpartition(".")[0]
+
+
+def _grouped(items, size, name=_layer) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for key, t in items:
+        out[name(key)] = out.get(name(key), 0) + size(t)
     return out
 
 
-def _close_bytes(got: float, want: float) -> bool:
-    # a rounded kilobyte figure is the same mistake as an exact one
-    return math.isclose(got, want, rel_tol=1e-9) or (float(got).is_integer() and want != int(want)
-                                                      and abs(got - want) < 1)
+def _nbytes(t: torch.Tensor) -> int:
+    return t.numel() * t.element_size()
 
 
-def check_float32_bytes(fn: Callable[[nn.Module], int]) -> None:
-    """``fn(model)`` must return the bytes of all parameters stored as float32 (a whole number)."""
+def _byte_hypotheses(model: nn.Module) -> list[tuple[dict[str, int] | None, str]]:
+    """What each typical way to count gets on ``model``, with its diagnosis (most telling first)."""
+    state = list(model.state_dict().items())
+    params = list(model.named_parameters())
+    everything = params + list(model.named_buffers())  # non-persistent buffers included
+    four = lambda t: 4 * t.numel()  # noqa: E731
+    right = state_dict_bytes(model)
+    return [
+        (_grouped(params, four),
+         "That is 4 bytes per parameter, the float32 size (float32_bytes). This asks what the state_dict "
+         "saves: buffers too (BatchNorm's running statistics), each tensor in its own dtype "
+         "(t.element_size()).\nIterate model.state_dict().items()."),
+        (_grouped(params, _nbytes),
+         "Only the parameters were counted. The state_dict also saves buffers (BatchNorm's running_mean, "
+         "running_var, num_batches_tracked): iterate model.state_dict().items()."),
+        (_grouped(everything, _nbytes),
+         "A non-persistent buffer (register_buffer(..., persistent=False)) was counted, but the state_dict "
+         "does not save it. Iterate model.state_dict().items(), not named_buffers()."),
+        (_grouped(state, four),
+         "Every entry was counted as 4 bytes. Each tensor's dtype decides: t.element_size() is 2 for "
+         "float16, 8 for float64 and int64 (num_batches_tracked)."),
+        ({k: 8 * v for k, v in right.items()}, "That is bits. Return bytes: numel() * element_size()."),
+        (_grouped(state, lambda t: t.numel()),
+         "That is the number of entries per layer, not bytes: multiply by t.element_size()."),
+        (_grouped(state, lambda t: int(torch.count_nonzero(t)) * t.element_size()),
+         "Only the non-zero entries were counted. A zero is saved like any other value."),
+        (_grouped(state, _nbytes, name=lambda k: k),
+         "The keys are tensor names ('fc1.weight', 'fc1.bias'). Group them by layer: the key without its "
+         "last part, key.rpartition('.')[0] is 'fc1'."),
+        (_grouped(state, _nbytes, name=lambda k: k.split(".")[0]),
+         "Keys were cut at the first dot, which merges the layers of a nested module "
+         "('head.0.weight' and 'head.3.weight' both became 'head'). Cut at the last dot: key.rpartition('.')[0]."),
+        ({name: sum(_nbytes(t) for t in m.state_dict().values()) for name, m in model.named_modules()},
+         "Nested modules were counted in their parents too (m.state_dict() recurses into children): "
+         "group the entries of model.state_dict() by layer instead."),
+        ({name: sum(_nbytes(t) for t in m.state_dict().values()) for name, m in model.named_modules() if name},
+         "Nested modules were counted in their parents too (m.state_dict() recurses into children): "
+         "group the entries of model.state_dict() by layer instead."),
+        (_grouped([(k, t) for k, t in state if k.endswith("weight")], _nbytes),
+         "Only the weights were counted: biases and buffers are saved too."),
+    ]
 
-    def coerce(got: Any, what: str) -> float:
-        if isinstance(got, torch.Tensor):
-            fail(f"{what} returned a tensor of shape {tuple(got.shape)}, not a Python number.\n"
-                 "Return 4 * count_parameters(model), an int.")
-        if isinstance(got, (bool, np.bool_)):
-            fail(f"{what} returned the bool {got}; return a number of bytes.")
-        if type(got) not in (int, float) and not isinstance(got, (np.integer, np.floating)):
-            kind = type(got).__name__
-            extra = " (a subclass: return a plain int)" if isinstance(got, (int, float)) else ""
-            fail(f"{what} returned a {kind}{extra}; return a number of bytes, an int.")
-        return int(got) if float(got).is_integer() else float(got)
 
-    results = _run(fn, "float32_bytes", coerce, float32_bytes, _close_bytes)
-    _verdict(results, "float32_bytes", float32_bytes, _bytes, _close_bytes)
-    for model, got in results:
-        if got != int(got):
-            fail(f"float32_bytes({_name(model)}) returned {got}; a size in bytes is a whole number.")
-    passed("float32_bytes is right: 4 bytes for each parameter, biases included, on "
-           f"{len(results)} models.")
+def _as_sizes(got: Any, what: str, model: nn.Module) -> dict[str, int]:
+    """The learner's answer as ``{layer: int}`` without zero entries, or a failure saying what is wrong."""
+    if isinstance(got, (int, float, np.integer, np.floating, torch.Tensor)) and not isinstance(got, bool):
+        total = sum(state_dict_bytes(model).values())
+        right = (isinstance(got, (int, float, np.integer, np.floating)) and got == total)
+        fail(f"{what} returned a single number{' (the right total)' if right else ''}; return a dict "
+             f"{{layer name: bytes}}, one entry per layer, e.g. {{'fc1': ..., 'fc2': ...}}.")
+    if not isinstance(got, dict):
+        fail(f"{what} returned a {type(got).__name__}; return a dict {{layer name: bytes}}.")
+    sizes: dict[str, int] = {}
+    for key, value in got.items():
+        if not isinstance(key, str):
+            fail(f"{what} has the key {key!r} ({type(key).__name__}); the keys are layer names, strings "
+                 "such as 'fc1'.")
+        if isinstance(value, torch.Tensor):
+            fail(f"{what}[{key!r}] is a tensor; the sizes must be Python ints (use .item() or int()).")
+        if type(value) is float or isinstance(value, np.floating):
+            if not float(value).is_integer():
+                fail(f"{what}[{key!r}] is {value}; a size in bytes is a whole number.")
+            value = int(value)
+        value = as_int(value, f"{what}[{key!r}]")
+        if value:
+            sizes[key] = value
+    return sizes
+
+
+def _show_sizes(sizes: dict[str, int], limit: int = 4) -> str:
+    items = sorted(sizes.items())
+    shown = ", ".join(f"{k!r}: {v:,}" for k, v in items[:limit])
+    return "{" + shown + (f", ... ({len(items)} layers)" if len(items) > limit else "") + "}"
+
+
+def check_state_dict_bytes(fn: Callable[[nn.Module], dict]) -> None:
+    """``fn(model)`` must return ``{layer name: bytes}`` for everything ``model.state_dict()`` holds.
+
+    Parameters and persistent buffers, each tensor at its own dtype's size; keys are the
+    state_dict keys without their last part. Layers that save nothing may be left out or given 0.
+    """
+    results: list[tuple[str, nn.Module, dict[str, int]]] = []
+    for label, model in _byte_cases():
+        got = call_unchanged(fn, model, exercise="state_dict_bytes")
+        results.append((label, model, _as_sizes(got, f"state_dict_bytes({label})", model)))
+    wrong = [(label, model, got) for label, model, got in results if got != state_dict_bytes(model)]
+    if not wrong:
+        passed(f"state_dict_bytes is right on {len(results)} models: buffers, float16, float64 and both LeNets.")
+        return
+    label, model, got = wrong[0]
+    want = state_dict_bytes(model)
+    shown = f"state_dict_bytes({label}) returned {_show_sizes(got)};\nexpected {_show_sizes(want)}."
+    table = [_byte_hypotheses(m) for _, m, _ in results]
+    for j, (_, message) in enumerate(table[0]):
+        if all(row[j][0] is not None and {k: v for k, v in row[j][0].items() if v} == g
+               for row, (_, _, g) in zip(table, results)):
+            fail(f"{shown}\n{message}")
+    missing = sorted(set(want) - set(got))
+    extra = sorted(set(got) - set(want))
+    if missing or extra:
+        fail(f"{shown}\nLayers missing: {missing or 'none'}; layers that should not be there: {extra or 'none'}. "
+             "A layer's name is its state_dict key without the last part.")
+    bad = next(k for k in sorted(want) if got[k] != want[k])
+    fail(f"{shown}\nLayer {bad!r}: {got[bad]:,} bytes returned, {want[bad]:,} expected "
+         f"(its tensors: {', '.join(k for k in model.state_dict() if _layer(k) == bad)}).")
