@@ -10,7 +10,8 @@ notebook teaches (d2l style): read the module and you see what the notebook buil
 - :mod:`course_lib.train`              seeded training with progress bars, ``evaluate`` (01)
 - :mod:`course_lib.sparsity`           the fraction of zeros of a tensor (00)
 - :mod:`course_lib.pruning`            magnitude pruning, masks, iterative and gradual pruning (02, 03)
-- :mod:`course_lib.quantization`       linear (affine) quantization (04)
+- :mod:`course_lib.quantization`       linear (affine and symmetric) quantization, PTQ, QAT with the STE (04)
+- :mod:`course_lib.integer_inference`  integer-only inference: int32 accumulators, fixed-point requantization (04)
 - :mod:`course_lib.weight_sharing`     k-means weight sharing, trained centroids (05)
 - :mod:`course_lib.huffman`            entropy, Huffman and canonical codes (06)
 - :mod:`course_lib.sparse_storage`     dense, CSR and relative-index storage (07)
@@ -18,6 +19,13 @@ notebook teaches (d2l style): read the module and you see what the notebook buil
 - :mod:`course_lib.size_accounting`    where the bytes go, stage by stage (08)
 - :mod:`course_lib.pipeline`           Deep Compression end to end, stage by stage (08)
 - :mod:`course_lib.results`            results.json and the tables next to the paper's (08)
+- :mod:`course_lib.latency`            CPU latency (warm-up, inference mode, median), CSR layers (08, structure)
+- :mod:`course_lib.structured`         structured pruning: whole neurons and channels by norm (08, structure)
+- :mod:`course_lib.slimmable`          slimmable LeNet-5: shared widths, sandwich rule, distillation (08, structure)
+- :mod:`course_lib.scaling`            compound scaling (EfficientNet): a CNN family, FLOPs (08, structure)
+- :mod:`course_lib.int8`               int8 inference with torchao; its symmetric per-channel codes (08, structure)
+- :mod:`course_lib.tradeoffs`          prune big or train small: bytes on disk, equal-memory table (08, structure)
+- :mod:`course_lib.structure_runs`     the training runs behind ``make structure`` (08, structure)
 
 Support for all of them: :mod:`course_lib.recipes` (every setting, one schema),
 :mod:`course_lib.paper` (the papers' figures, typed once), :mod:`course_lib.committed_models`
@@ -28,7 +36,7 @@ Support for all of them: :mod:`course_lib.recipes` (every setting, one schema),
 grader and the README generator.
 
 **Project commands** (:mod:`course_lib.commands`): baselines, make_pruned, make_quantized,
-reproduce, benchmark; thin command-line wrappers over library calls (``make <target>``).
+reproduce, make_structure, benchmark; thin command-line wrappers over library calls (``make <target>``).
 """
 
 __version__ = "0.1.0"

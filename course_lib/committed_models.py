@@ -9,7 +9,10 @@ never has to wait for a long training run:
   :func:`quantized_meta`, :func:`quantized_codebooks`;
 - Deep Compression files ([DC], ``make reproduce``): :func:`compressed_path` (read them
   with :func:`course_lib.compressed_format.load_compressed`); their measured figures are in
-  ``results.json`` (:func:`course_lib.results.load_results`).
+  ``results.json`` (:func:`course_lib.results.load_results`);
+- structure and scaling (notebook 08, ``make structure``): :func:`load_slimmable` (one
+  file, four widths), :func:`load_scaled` (the compound-scaling families) and
+  :func:`structure_results` (every figure of the chapter's runs, ``results.json``).
 
 A ``*_meta`` function returns what the command recorded beside the weights: the recipe,
 the test errors it measured, the time it took.
@@ -104,3 +107,67 @@ def quantized_codebooks(name: str, model: nn.Module | None = None):
 def compressed_path(name: str) -> Path:
     """Where the committed Deep Compression file (``.dcz``) of ``name`` lives."""
     return COMPRESSED_DIR / f"{_checked(name)}.dcz"
+
+
+# --------------------------------------------------------------------------- notebook 08: `make structure`
+STRUCTURE_DIR = ARTIFACTS_DIR / "structure"
+
+
+def slimmable_path() -> Path:
+    """Where the committed slimmable LeNet-5 lives (its shared weights; every width is a slice)."""
+    return STRUCTURE_DIR / "slimmable_lenet5.pt"
+
+
+def _load_blob(path: Path) -> dict:
+    if not path.is_file():
+        raise FileNotFoundError(f"No file at {path}. Run `make structure` to write it (see README).")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_slimmable(device: Device = None):
+    """The committed :class:`course_lib.slimmable.SlimmableLeNet5`, at width 1.0, in eval mode."""
+    from .slimmable import SlimmableLeNet5
+    from .train import default_device
+
+    blob = _load_blob(slimmable_path())
+    model = SlimmableLeNet5()
+    model.load_state_dict(blob["state_dict"])
+    return model.to(device or default_device()).eval()
+
+
+def slimmable_meta() -> dict:
+    """What ``make structure`` recorded beside the slimmable weights (recipe, errors per width)."""
+    return _load_blob(slimmable_path()).get("meta", {})
+
+
+def scaled_path() -> Path:
+    """Where the committed compound-scaling CNNs live (all of them in one file)."""
+    return STRUCTURE_DIR / "scaled.pt"
+
+
+def load_scaled(device: Device = None) -> dict[str, nn.Module]:
+    """``{name: ScalableCNN}`` of the committed scaled CNNs (``"base"``, ``"compound_phi1"``, ...), eval mode."""
+    from .scaling import ScalableCNN
+    from .train import default_device
+
+    blob = _load_blob(scaled_path())
+    out = {}
+    for name, item in blob["models"].items():
+        model = ScalableCNN(**item["config"])
+        model.load_state_dict(item["state_dict"])
+        out[name] = model.to(device or default_device()).eval()
+    return out
+
+
+def structure_results_path() -> Path:
+    return STRUCTURE_DIR / "results.json"
+
+
+def structure_results() -> dict:
+    """Every figure ``make structure`` measured (``results.json``): per part, its recipe and results."""
+    import json
+
+    path = structure_results_path()
+    if not path.is_file():
+        raise FileNotFoundError(f"No file at {path}. Run `make structure` to write it (see README).")
+    return json.loads(path.read_text(encoding="utf-8"))

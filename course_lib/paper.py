@@ -8,6 +8,10 @@ the project commands).
   Trained Quantization and Huffman Coding.* ICLR 2016, arXiv:1510.00149. Tables 1-3.
 - [LW] Han, Pool, Tran, Dally. *Learning both Weights and Connections for Efficient Neural
   Networks.* NIPS 2015, arXiv:1506.02626. Table 1 (pruning alone).
+- [DC] §6.3, Fig. 9 (speed-up of pruned fully connected layers at batch 1) and [EN] Tan, Le.
+  *EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks.* ICML 2019,
+  arXiv:1905.11946, §3.3 (the compound-scaling constraint, EfficientNet-B0's coefficients):
+  quoted by notebook 08.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ DC_TABLE1 = {
 
 # [DC] Tables 2 and 3, as printed (strings, so "235K" stays "235K"). Layer names are the
 # paper's (ip1 = our fc1; the map is PAPER_LAYER_NAMES below).
-# Notebook 06 prints them; the reproduction sets its per-layer results beside them.
+# Notebook 07 prints them (notebook 06 prints their P+Q rates); the reproduction sets its
+# per-layer results beside them.
 STORAGE_COLUMNS = ["weights", "kept", "weight bits P+Q", "weight bits P+Q+H", "index bits P+Q",
                    "index bits P+Q+H", "rate P+Q", "rate P+Q+H"]
 PAPER_TABLES = {
@@ -46,6 +51,7 @@ PAPER_TABLES = {
         },
     },
 }
+# What is odd in the printed tables; notebook 07 and paper_comparison.md print these notes.
 PAPER_TABLE_NOTES = [
     "[DC] Table 2's total weight bits after Huffman coding (5.1) is larger than every per-layer value (4.3-4.4).",
     "[DC] Table 3's ip2 shows more weight bits after Huffman coding than before (5 -> 5.2). That is "
@@ -86,3 +92,15 @@ LW_PRUNING = {
     "lenet5": {"reference_error": DC_TABLE1["lenet5"]["reference_error"], "pruned_error": 0.77,
                "ratio": 12, "kept": DC_KEEP_RATES["lenet5"]},
 }
+
+
+# [DC] §6.3, Fig. 9: the pruned fully connected layers of AlexNet and VGG-16 against the dense ones,
+# at batch size 1 ("targeting real time processing"), on average over the layers: how many times
+# faster. With batching, [DC] §6.3 reports that the pruned network no longer shows this advantage.
+DC_FC_SPEEDUP = {"CPU": 3.0, "GPU": 3.5, "mobile GPU": 4.2}
+
+# [EN] §3.3, Eq. 3: depth alpha^phi, width beta^phi, resolution gamma^phi under
+# alpha * beta^2 * gamma^2 ~= 2 (FLOPs about 2^phi), alpha, beta, gamma >= 1, found by a small grid
+# search at phi = 1; EfficientNet-B0's values.
+EN_FLOPS_PER_PHI = 2
+EN_B0_COEFFICIENTS = {"alpha": 1.2, "beta": 1.1, "gamma": 1.15}

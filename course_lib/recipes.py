@@ -29,7 +29,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .paper import DC_KEEP_RATES, DC_WEIGHT_BITS
+from .paper import DC_KEEP_RATES, DC_WEIGHT_BITS, EN_FLOPS_PER_PHI
 
 MODEL_NAMES = ("lenet300100", "lenet5")
 PURPOSES = ("baseline", "pruned", "quantized", "compressed")
@@ -111,4 +111,51 @@ def recipe_for(name: str, quick: bool = False, purpose: str = "compressed", **ov
         raise ValueError(
             f"prune_epochs needs one entry per prune step: got {recipe['prune_epochs']} for {recipe['prune_steps']} steps."
         )
+    return recipe
+
+
+# --------------------------------------------------------------------------- `make structure` (notebook 08)
+# The chapter on structure and scaling trains networks of other shapes (narrow, slimmable,
+# scaled CNNs), so its settings are a schema of their own, by part of the command. Every part
+# trains with the course's SGD (momentum 0.9, weight decay 5e-4, batch 128, cosine decay,
+# random 2-pixel shifts) from a fixed seed; nothing is chosen on the test set.
+STRUCTURE_PARTS = ("slimmable", "alone", "structured", "scaling")
+STRUCTURE: dict[str, dict[str, Any]] = {
+    # [SL]/[US]: LeNet-5 at four widths, sandwich rule (widest, narrowest, 2 random), in-place distillation.
+    # lr: 2-epoch runs, mean validation error over the widths: 0.05 and 0.1 within noise, 0.2 diverges.
+    "slimmable": dict(epochs=12, lr=0.05, widths=[0.25, 0.5, 0.75, 1.0], n_random=2, distill=True,
+                      augment=True, train_subset=None, seed=0),
+    # The same widths trained alone, with the slimmable recipe (same epochs, shifts, seed; the lr of
+    # the course's baselines), two tinier LeNet-5s and narrow LeNet-300-100s ("train small").
+    "alone": dict(epochs=12, lr=0.05, lenet5_widths=[0.05, 0.1, 0.25, 0.5, 0.75, 1.0], lenet300100_widths=[0.1, 0.25, 0.5],
+                  augment=True, train_subset=None, seed=0),
+    # Structured pruning of the committed baselines: the same fraction of units from every hidden
+    # layer, then retraining at 1/10 of the baseline learning rate ([LW] §3.4).
+    "structured": dict(epochs=4, lr=0.005, lenet300100_amounts=[0.5, 0.75, 0.9], lenet5_amounts=[0.5, 0.75],
+                       augment=True, train_subset=None, seed=0),
+    # [EN]: a grid at phi = 1 under alpha * beta^2 * gamma^2 ~= 2, chosen on the validation split;
+    # then phi = 0, 1, 2 for the chosen coefficients, for depth alone and for width alone. The grid
+    # keeps the points that scale at least `min_scaled` dimensions: scaling one alone is what the
+    # compound family is compared with.
+    "scaling": dict(alphas=[1.0, 1.2, 1.4, 2.0], betas=[1.0, 1.1, 1.2, 1.4], gammas=[1.0, 1.1, 1.2, 1.4],
+                    target=float(EN_FLOPS_PER_PHI), tolerance=0.1, min_scaled=2, grid_epochs=2, grid_subset=None,
+                    phis=[0, 1, 2], epochs=5,
+                    lr=0.05, augment=True, train_subset=None, seed=0),
+}
+# `make structure ARGS=--quick`: one epoch each on a slice (checks that the command runs, not results).
+STRUCTURE_QUICK = dict(epochs=1, grid_epochs=1, train_subset=3000, grid_subset=3000)
+
+
+def structure_recipe(part: str, quick: bool = False, **overrides) -> dict[str, Any]:
+    """A checked copy of the settings of ``part`` of ``make structure``, with the quick budget
+    (if ``quick``) and then ``overrides`` applied; unknown parts and keys raise ``ValueError``."""
+    if part not in STRUCTURE:
+        raise ValueError(f"Unknown part {part!r} of make structure; choose one of {list(STRUCTURE_PARTS)}.")
+    recipe = copy.deepcopy(STRUCTURE[part])
+    if quick:
+        recipe.update({k: v for k, v in STRUCTURE_QUICK.items() if k in recipe})
+    unknown = sorted(set(overrides) - set(recipe))
+    if unknown:
+        raise ValueError(f"Unknown keys {unknown} for part {part!r}; the keys are {sorted(recipe)}.")
+    recipe.update(copy.deepcopy(overrides))
     return recipe
