@@ -16,18 +16,7 @@ import torch
 from course_lib import integer_inference as ref_int
 from course_lib import quantization as q
 from course_lib.course.checks import quantization as cq
-from check_helpers import passes
-from course_lib.course.checks.core import CheckFailed, failure_message
-
-
-def named(check, fn, *phrases):
-    """``check(fn)`` fails, its lines fit in 100 characters, and the message (whitespace-normalised) has each phrase."""
-    message = failure_message(check, fn)
-    assert all(len(line) <= 100 for line in message.splitlines()), message
-    flat = " ".join(message.split())
-    for phrase in phrases:
-        assert phrase in flat, f"{phrase!r} not in: {message}"
-    return flat
+from check_helpers import named, passes
 
 
 # ----------------------------------------------------------------- notebook 04: linear_quantize
