@@ -40,7 +40,7 @@ from torch import nn
 from .data import MNISTData, iterate_batches
 from .models import LeNet5, count_parameters
 from .structured import resized_model
-from .train import History, evaluate, model_device, random_shift, set_seed
+from .train import History, evaluate, model_device, random_shift, set_seed, training_tensors
 
 WIDTHS = (0.25, 0.5, 0.75, 1.0)
 
@@ -198,11 +198,7 @@ def train_slimmable(model: SlimmableLeNet5, data: MNISTData, epochs: int = 1, lr
     from tqdm.auto import tqdm
 
     set_seed(seed)
-    device = model_device(model)
-    x, y = data.train_x, data.train_y
-    if train_subset is not None:
-        x, y = x[:train_subset], y[:train_subset]
-    x, y = x.to(device), y.to(device)
+    x, y = training_tensors(data, train_subset, model_device(model))
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     steps = math.ceil(x.shape[0] / batch_size)
     total = max(1, epochs * steps)

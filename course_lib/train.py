@@ -103,6 +103,14 @@ def random_shift(x: torch.Tensor, max_shift: int = 2, generator: torch.Generator
     return padded[bidx, :, rows, cols].permute(0, 3, 1, 2)
 
 
+def training_tensors(data: MNISTData, train_subset: int | None, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training images and labels on ``device``: all of them, or the first ``train_subset``."""
+    x, y = data.train_x, data.train_y
+    if train_subset is not None:
+        x, y = x[:train_subset], y[:train_subset]
+    return x.to(device), y.to(device)
+
+
 @dataclass
 class History:
     """What happened during training, one entry per epoch (``step_loss`` per step)."""
@@ -158,11 +166,7 @@ def train(
     else:
         hooks = list(after_step)
     set_seed(seed)
-    device = model_device(model)
-    x, y = data.train_x, data.train_y
-    if train_subset is not None:
-        x, y = x[:train_subset], y[:train_subset]
-    x, y = x.to(device), y.to(device)
+    x, y = training_tensors(data, train_subset, model_device(model))
     if optimizer is None:
         optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     base_lrs = [g["lr"] for g in optimizer.param_groups]
