@@ -156,14 +156,20 @@ def _as_array(x: Any) -> np.ndarray:
     return np.asarray(x.detach().cpu() if hasattr(x, "detach") else x)
 
 
-def _as_pair(got: Any, shown: str) -> tuple[np.ndarray, np.ndarray]:
+def _two_1d_arrays(got: Any, shown: str, first: str, second: str) -> tuple[np.ndarray, np.ndarray]:
+    """``got`` as the pair of 1-D arrays ``(first, second)`` the exercise returns, or a failure naming why not."""
     if got is None:
-        fail(f"{shown} returned None: add `return stored, is_filler`.")
+        fail(f"{shown} returned None: add `return {first}, {second}`.")
     if not isinstance(got, tuple) or len(got) != 2:
-        fail(f"{shown} returned {type(got).__name__}; return a pair (stored, is_filler).")
-    stored, filler = (_as_array(x) for x in got)
-    if stored.ndim != 1 or filler.ndim != 1:
-        fail(f"{shown}: stored and is_filler must be 1-D arrays.")
+        fail(f"{shown} returned {type(got).__name__}; return a pair ({first}, {second}).")
+    a, b = (_as_array(x) for x in got)
+    if a.ndim != 1 or b.ndim != 1:
+        fail(f"{shown}: {first} and {second} must be 1-D arrays, got shapes {a.shape} and {b.shape}.")
+    return a, b
+
+
+def _as_pair(got: Any, shown: str) -> tuple[np.ndarray, np.ndarray]:
+    stored, filler = _two_1d_arrays(got, shown, "stored", "is_filler")
     if stored.dtype == np.bool_ and filler.dtype != np.bool_ and np.issubdtype(filler.dtype, np.integer):
         fail(f"{shown}: the pair is swapped: the first array is boolean. Return (stored, is_filler), "
              "the index fields first.")
@@ -344,17 +350,6 @@ _DECODE_SLIPS = {
 }
 
 
-def _as_decoded(got: Any, shown: str) -> tuple[np.ndarray, np.ndarray]:
-    if got is None:
-        fail(f"{shown} returned None: add `return positions, kept_values`.")
-    if not isinstance(got, tuple) or len(got) != 2:
-        fail(f"{shown} returned {type(got).__name__}; return a pair (positions, kept_values).")
-    positions, kept = (_as_array(x) for x in got)
-    if positions.ndim != 1 or kept.ndim != 1:
-        fail(f"{shown}: positions and kept_values must be 1-D arrays, got shapes {positions.shape} and {kept.shape}.")
-    return positions, kept
-
-
 def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
@@ -427,7 +422,8 @@ def check_decode_relative(fn: Callable[..., tuple[np.ndarray, np.ndarray]]) -> N
         listed = (f"{stored.tolist()}, {values.tolist()}" if stored.size <= 6
                   else f"<{stored.size} {stored.dtype} fields>, <{values.size} {values.dtype} values>")
         shown = f"decode_relative({listed}, {length}, {bits})"
-        positions, kept = _as_decoded(_decode_call(fn, stored, values, length, bits, shown), shown)
+        positions, kept = _two_1d_arrays(_decode_call(fn, stored, values, length, bits, shown), shown,
+                                         "positions", "kept_values")
         want_pos, want_kept = ref.decode_relative(stored, values, length, bits)
         if _same_values(positions, want_kept) and _same_values(kept, want_pos) and not _same_values(positions, want_pos):
             fail(f"{shown}: the pair is swapped. Return (positions, kept_values), the positions first.")
