@@ -24,7 +24,7 @@ from .committed_models import COMPRESSED_DIR
 from .paper import DC_TABLE1, DISPLAY_NAMES, PAPER_TABLE_NOTES, PAPER_TABLES, STORAGE_COLUMNS
 from .recipes import MODEL_NAMES
 from .size_accounting import file_ratio  # noqa: F401  (re-exported: notebook 09 imports it from here)
-from .train import standard_error, within_noise
+from .train import error_change, standard_error, within_noise  # noqa: F401  (error_change re-exported)
 
 RESULTS_FILE = "results.json"
 COMPARISON_FILE = "paper_comparison.md"
@@ -51,16 +51,6 @@ def write_outputs(results: dict[str, Any], out_dir: str | os.PathLike) -> None:
 
 def _fmt_kb(n: float) -> str:
     return f"{n / 1000:.1f} KB"
-
-
-def error_change(before: float, after: float, n: int = 10_000) -> str:
-    """``after - before`` in points, with the noise verdict: ``"+0.35 points (1 SE 0.114: beyond noise)"``.
-
-    One standard error (:func:`course_lib.train.standard_error`, at the larger error, on ``n``
-    images) is the line: a smaller difference is within noise and is no result either way.
-    """
-    verdict = "within noise" if within_noise(before, after, n) else "beyond noise"
-    return f"{after - before:+.2f} points (1 SE {standard_error(max(before, after), n):.3f}: {verdict})"
 
 
 def paper_verdict(r: dict[str, Any]) -> str:

@@ -85,6 +85,16 @@ def within_noise(a: float, b: float, n: int = 10_000) -> bool:
     return abs(a - b) <= standard_error(max(a, b), n)
 
 
+def error_change(before: float, after: float, n: int = 10_000) -> str:
+    """``after - before`` in points, with the noise verdict: ``"+0.35 points (1 SE 0.114: beyond noise)"``.
+
+    One standard error (:func:`course_lib.train.standard_error`, at the larger error, on ``n``
+    images) is the line: a smaller difference is within noise and is no result either way.
+    """
+    verdict = "within noise" if within_noise(before, after, n) else "beyond noise"
+    return f"{after - before:+.2f} points (1 SE {standard_error(max(before, after), n):.3f}: {verdict})"
+
+
 def random_shift(x: torch.Tensor, max_shift: int = 2, generator: torch.Generator | None = None) -> torch.Tensor:
     """Shift each image by up to ``max_shift`` pixels in x and y (a cheap augmentation).
 
