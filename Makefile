@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # Jupyter refuses to run as root unless told; containers often run as root.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test test-lib test-notebooks notebooks check-notebooks grade nbgrader-source baselines pruned quantized reproduce structure bench bench-grading clean-venv
+.PHONY: setup lab test test-lib test-notebooks notebooks check-notebooks grade nbgrader-source baselines pruned quantized reproduce frontier structure bench bench-grading clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ quantized: setup                ## quantize the pruned models with trained centr
 
 reproduce: setup                ## the full Deep Compression pipeline for both LeNets (writes course_lib/artifacts/compressed/)
 	$(BIN)/python -m course_lib.commands.reproduce $(ARGS)
+
+frontier: setup                 ## several recipes per LeNet, gentle to aggressive, and the picks (writes course_lib/artifacts/frontier/)
+	$(BIN)/python -m course_lib.commands.frontier $(ARGS)
 
 structure: setup                ## notebook 08's slimmable, scaled, structured and narrow models (writes course_lib/artifacts/structure/)
 	$(BIN)/python -m course_lib.commands.make_structure $(ARGS)

@@ -19,6 +19,7 @@ notebook teaches (d2l style): read the module and you see what the notebook buil
 - :mod:`course_lib.size_accounting`    where the bytes go, stage by stage; the file ratio (09)
 - :mod:`course_lib.pipeline`           Deep Compression end to end, stage by stage (09)
 - :mod:`course_lib.results`            results.json and the tables next to the paper's (09)
+- :mod:`course_lib.frontier`           a ladder of recipes, picked on validation; the frontier plot (09)
 - :mod:`course_lib.latency`            CPU latency (warm-up, inference mode, median), CSR layers (08)
 - :mod:`course_lib.structured`         structured pruning: whole neurons and channels by norm (08)
 - :mod:`course_lib.slimmable`          slimmable LeNet-5: shared widths, sandwich rule, distillation (08)
@@ -36,7 +37,7 @@ Support for all of them: :mod:`course_lib.recipes` (every setting, one schema),
 grader and the README generator.
 
 **Project commands** (:mod:`course_lib.commands`): baselines, make_pruned, make_quantized,
-reproduce, make_structure, benchmark; thin command-line wrappers over library calls (``make <target>``).
+reproduce, frontier, make_structure, benchmark; thin command-line wrappers over library calls (``make <target>``).
 """
 
 __version__ = "0.1.0"

@@ -104,3 +104,48 @@ DC_FC_SPEEDUP = {"CPU": 3.0, "GPU": 3.5, "mobile GPU": 4.2}
 # search at phi = 1; EfficientNet-B0's values.
 EN_FLOPS_PER_PHI = 2
 EN_B0_COEFFICIENTS = {"alpha": 1.2, "beta": 1.1, "gamma": 1.15}
+
+# Later results on the same two networks, for the frontier plot of notebook 09, as each paper (or
+# its official code release) prints them. A ratio can count different things, so each entry says
+# which (RATIO_COUNTS): the length of a real encoding (B); a storage estimate in [DC]'s manner, the
+# bits of the Huffman-coded weights and sparse indices plus the codebooks, with no file written (H);
+# the bits of the kept weights only, positions not charged (W); or only the count of non-zero
+# weights, weights / non-zeros, with nothing charged for positions or bits (NZ).
+RATIO_COUNTS = {
+    "B": "length of an encoding",
+    "H": "a storage estimate",
+    "W": "bits of the weights, no positions",
+    "NZ": "non-zero weights only",
+}
+PUBLISHED_LENET = [
+    # [DC] §1 and Table 1: the rate "includes the overhead of the codebook and sparse indexes",
+    # computed from the bits per weight and per index after Huffman coding (Tables 2-3).
+    {"method": "Deep Compression", "counts": "H",
+     "source": "Han, Mao, Dally, ICLR 2016, arXiv:1510.00149, Table 1",
+     "results": {name: {"ratio": DC_TABLE1[name]["ratio"], "error": DC_TABLE1[name]["compressed_error"]}
+                 for name in DC_TABLE1}},
+    # DNS's abstract: LeNet-5 parameters "by a factor of 108x"; both figures as Soft Weight-Sharing's
+    # Table 1 quotes them (its rows for Guo et al.).
+    {"method": "DNS", "counts": "NZ",
+     "source": "Guo, Yao, Chen, Dynamic Network Surgery, NIPS 2016, arXiv:1608.04493 (as quoted by [SWS] Table 1)",
+     "results": {"lenet300100": {"ratio": 56, "error": 1.99}, "lenet5": {"ratio": 108, "error": 0.91}}},
+    # [SWS] Table 1's caption: CR "based on the method proposed by Han et al." (LeNet-5-Caffe).
+    {"method": "Soft weight-sharing", "counts": "H",
+     "source": "Ullrich, Meeds, Welling, Soft Weight-Sharing for NN Compression, ICLR 2017, arXiv:1702.04008, Table 1",
+     "results": {"lenet300100": {"ratio": 64, "error": 1.94}, "lenet5": {"ratio": 162, "error": 0.97}}},
+    # "reduced the number of parameters up to 280 times"; the table of the official code release.
+    {"method": "Sparse VD", "counts": "NZ",
+     "source": "Molchanov, Ashukha, Vetrov, Variational Dropout Sparsifies DNNs, ICML 2017, arXiv:1701.05369 "
+               "(results table, as in its official code release)",
+     "results": {"lenet300100": {"ratio": 68, "error": 1.92}, "lenet5": {"ratio": 280, "error": 0.75}}},
+    # BC-GHS, LeNet-5-Caffe, "after precision reduction": 32 N bits over the bits of the kept
+    # weights at their learned precision (the official code release's compression.py).
+    {"method": "Bayesian Compression", "counts": "W",
+     "source": "Louizos, Ullrich, Welling, Bayesian Compression for Deep Learning, NIPS 2017, arXiv:1705.08665 "
+               "(BC-GHS, as in its official code release)",
+     "results": {"lenet5": {"ratio": 419, "error": 1.0}}},
+    # MIRACLE's lowest-error LeNet-5: 3.03 kB, the length of the coded message.
+    {"method": "MIRACLE", "counts": "B",
+     "source": "Havasi, Peharz, Hernández-Lobato, Minimal Random Code Learning, ICLR 2019, arXiv:1810.00440, Table 1",
+     "results": {"lenet5": {"ratio": 555, "error": 0.69}}},
+]

@@ -19,6 +19,9 @@ of :mod:`course_lib.pipeline` that reads them:
 - all stages: ``train_subset`` (train on the first N images only; ``None`` = all 60,000)
   and ``seed``.
 
+:data:`FRONTIER` holds the ladder of recipes ``make frontier`` runs per model, gentle to
+aggressive, and :data:`COMPRESSED_CHOICE` the rung ``make reproduce`` commits.
+
 :data:`RECIPES` holds one recipe per project command (``"baseline"``, ``"pruned"``,
 ``"quantized"``, ``"compressed"``) and model. A command reads the keys of its stages;
 :func:`recipe_for` returns a checked copy with overrides applied.
@@ -66,19 +69,52 @@ _QUANTIZED = {
                    finetune_bias_lr=1e-4, finetune_augment=True),
 }
 
-# `make reproduce`: the whole pipeline. Keep rates start from [LW]'s and prune harder
-# where a layer is large and insensitive (the fc1 layers); fewer bits than [DC] where the
-# error allows.
-_COMPRESSED = {
-    "lenet300100": dict(
-        keep={"fc1": 0.05, "fc2": 0.08, "fc3": 0.25}, prune_steps=4, prune_epochs=[3, 3, 3, 8],
-        bits={"fc1": 4, "fc2": 5, "fc3": 5}, finetune_epochs=4,
-    ),
-    "lenet5": dict(
-        keep={"conv1": 0.66, "conv2": 0.12, "fc1": 0.05, "fc2": 0.15}, prune_steps=3, prune_epochs=[2, 2, 4],
-        bits={"conv1": 6, "conv2": 5, "fc1": 4, "fc2": 5}, finetune_epochs=2,
-    ),
+# `make frontier` (notebook 09): a ladder of recipes per model, gentle to aggressive. Each step
+# down the ladder keeps fewer weights, where a sensitivity scan (notebook 02) shows a layer is
+# large and insensitive (fc1 first), and gives fewer bits to the large layers ([DC] Tables 2-3
+# use 5-8); the prune rounds follow the cubic schedule [ZG] with a long last round ([LW] §3.4).
+# Which rung `make reproduce` commits is chosen on the validation split by the rule of
+# `course_lib.frontier.pick_at_ratio` (COMPRESSED_CHOICE below); the test set only reports.
+_LONG_300 = dict(prune_steps=4, prune_epochs=[4, 4, 4, 12], finetune_epochs=4)
+_LONG_5 = dict(prune_steps=4, prune_epochs=[3, 3, 3, 9], finetune_epochs=4)
+FRONTIER: dict[str, dict[str, dict[str, Any]]] = {
+    "lenet300100": {
+        "a": dict(description="keeps 10%, 6 bits everywhere",
+                  recipe=dict(keep={"fc1": 0.1, "fc2": 0.1, "fc3": 0.3}, bits={"fc1": 6, "fc2": 6, "fc3": 6}, **_LONG_300)),
+        "b": dict(description="[LW] keep rates, 5 bits everywhere",
+                  recipe=dict(keep=DC_KEEP_RATES["lenet300100"], bits={"fc1": 5, "fc2": 5, "fc3": 5}, **_LONG_300)),
+        "c": dict(description="fc1 keeps 5%, 4-5 bits",
+                  recipe=dict(keep={"fc1": 0.05, "fc2": 0.07, "fc3": 0.25}, bits={"fc1": 4, "fc2": 5, "fc3": 5}, **_LONG_300)),
+        "d": dict(description="fc1 keeps 3.5%, 3 bits in fc1",
+                  recipe=dict(keep={"fc1": 0.035, "fc2": 0.06, "fc3": 0.2}, bits={"fc1": 3, "fc2": 4, "fc3": 4}, **_LONG_300)),
+        "e": dict(description="fc1 keeps 3%, fc2 5%",
+                  recipe=dict(keep={"fc1": 0.03, "fc2": 0.05, "fc3": 0.2}, bits={"fc1": 3, "fc2": 4, "fc3": 4}, **_LONG_300)),
+        "f": dict(description="fc1 keeps 2.5%, 3 bits in fc2 too",
+                  recipe=dict(keep={"fc1": 0.025, "fc2": 0.04, "fc3": 0.15}, bits={"fc1": 3, "fc2": 3, "fc3": 4}, **_LONG_300)),
+    },
+    "lenet5": {
+        "a": dict(description="[LW] keep rates, [DC] bits (8 in conv1)",
+                  recipe=dict(keep=DC_KEEP_RATES["lenet5"], bits={"conv1": 8, "conv2": 5, "fc1": 5, "fc2": 5}, **_LONG_5)),
+        "b": dict(description="fc1 keeps 5%, 4-6 bits",
+                  recipe=dict(keep={"conv1": 0.66, "conv2": 0.12, "fc1": 0.05, "fc2": 0.15},
+                              bits={"conv1": 6, "conv2": 5, "fc1": 4, "fc2": 5}, **_LONG_5)),
+        "c": dict(description="fc1 keeps 3%, 3 bits in fc1",
+                  recipe=dict(keep={"conv1": 0.6, "conv2": 0.09, "fc1": 0.03, "fc2": 0.1},
+                              bits={"conv1": 5, "conv2": 4, "fc1": 3, "fc2": 4}, **_LONG_5)),
+        "d": dict(description="fc1 keeps 2.5%, conv2 8%",
+                  recipe=dict(keep={"conv1": 0.6, "conv2": 0.08, "fc1": 0.025, "fc2": 0.1},
+                              bits={"conv1": 5, "conv2": 4, "fc1": 3, "fc2": 4}, **_LONG_5)),
+        "e": dict(description="fc1 keeps 2%, 4 bits in conv1",
+                  recipe=dict(keep={"conv1": 0.5, "conv2": 0.07, "fc1": 0.02, "fc2": 0.08},
+                              bits={"conv1": 4, "conv2": 4, "fc1": 3, "fc2": 4}, **_LONG_5)),
+    },
 }
+
+# `make reproduce`: the whole pipeline, with the frontier's rung that `pick_at_ratio` chose on
+# the validation split (the lowest validation error at 100x or more). `make frontier` says
+# when its results pick another rung; tests/test_frontier.py checks they agree.
+COMPRESSED_CHOICE = {"lenet300100": "d", "lenet5": "d"}
+_COMPRESSED = {name: FRONTIER[name][label]["recipe"] for name, label in COMPRESSED_CHOICE.items()}
 
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     purpose: {name: DEFAULTS | _BASELINE[name] | settings[name] for name in MODEL_NAMES}

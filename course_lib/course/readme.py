@@ -1,4 +1,4 @@
-"""Generated parts of the README: the syllabus, the baselines table and the results table.
+"""Generated parts of the README: the syllabus, the baselines table, the results and the frontier.
 
     python -m course_lib.course.readme            # rewrite the generated blocks of README.md
     python -m course_lib.course.readme --check    # exit 1 if they are stale (the tests do this)
@@ -9,7 +9,8 @@ No figure in the README is typed by hand. The syllabus comes from the notebooks
 themselves (title, graded exercises, points) and from the run times that ``--time``
 measured and wrote to ``course_lib/artifacts/notebook_times.json``. The baselines table
 comes from the checkpoints' own metadata, written by ``make baselines``. The results
-block comes from ``course_lib/artifacts/compressed/results.json``, written by ``make reproduce``.
+block comes from ``course_lib/artifacts/compressed/results.json``, written by ``make reproduce``,
+and the frontier block from ``course_lib/artifacts/frontier/results.json``, written by ``make frontier``.
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ import nbformat
 from .exercises import exercises_in
 from ..committed_models import baseline_meta, baseline_path
 from ..paper import DC_TABLE1, DISPLAY_NAMES
+from ..frontier import load_frontier, render_frontier_summary
 from ..results import load_results, render_results_table
 from ..paths import ARTIFACTS_DIR, REPO_ROOT
 
 README = REPO_ROOT / "README.md"
 TIMES_FILE = ARTIFACTS_DIR / "notebook_times.json"
-BLOCKS = ("syllabus", "baselines", "results")
+BLOCKS = ("syllabus", "baselines", "results", "frontier")
 
 
 def _markers(name: str) -> tuple[str, str]:
@@ -125,11 +127,17 @@ def render_results(results: dict | None = None) -> str:
     return render_results_table(load_results() if results is None else results).rstrip("\n")
 
 
+def render_frontier(results: dict | None = None) -> str:
+    """The frontier block: every recipe of ``make frontier`` and what the validation rules picked."""
+    return render_frontier_summary(load_frontier() if results is None else results).rstrip("\n")
+
+
 def render_readme(text: str) -> str:
-    """``text`` with every generated block (syllabus, baselines, results) brought up to date."""
+    """``text`` with every generated block (syllabus, baselines, results, frontier) brought up to date."""
     text = replace_block(text, "syllabus", render_syllabus())
     text = replace_block(text, "baselines", render_baselines())
     text = replace_block(text, "results", render_results())
+    text = replace_block(text, "frontier", render_frontier())
     return text
 
 
