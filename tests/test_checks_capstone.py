@@ -51,7 +51,7 @@ def test_score_below_at_and_above_the_papers_figures():
     # beating it on file bytes x error by the margin: full marks, by a smaller file or a lower error
     assert cc.challenge_score(c["ratio"] * 1.02, c["error"]) == 1.0
     assert cc.challenge_score(c["ratio"], c["error"] * 0.98) == 1.0
-    assert cc.challenge_score(c["ratio"] * 1.3, c["error"] * 1.2) == 1.0  # smaller file, a little worse error
+    assert cc.challenge_score(c["ratio"] * 1.3, c["error"] * 1.1) == 1.0  # smaller file, a little worse error
     assert cc.challenge_score(c["ratio"] * 1.1, c["error"] * 1.2) < 1.0  # the error grew more than the file shrank
     # halfway (in log) from the paper's size x error to the course's: halfway from PAPER_SHARE to MATCH_SHARE
     mid = math.sqrt(cc.size_x_error(40, 1.58, F32) * cc.size_x_error(c["ratio"], c["error"], F32))
