@@ -24,7 +24,6 @@ wrote, with the published points of :data:`course_lib.paper.PUBLISHED_LENET` bes
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,8 @@ from typing import Any
 from .paper import DC_TABLE1, DISPLAY_NAMES, PUBLISHED_LENET, RATIO_COUNTS
 from .paths import ARTIFACTS_DIR
 from .recipes import MODEL_NAMES
+from .results import read_results_json
+from .train import error_change
 
 FRONTIER_DIR = ARTIFACTS_DIR / "frontier"
 FRONTIER_RESULTS = "results.json"
@@ -62,13 +63,7 @@ def frontier_path(name: str, label: str, out_dir: str | os.PathLike = FRONTIER_D
 
 def load_frontier(out_dir: str | os.PathLike = FRONTIER_DIR) -> dict[str, Any]:
     """The frontier's ``results.json`` (an empty skeleton if there is none yet)."""
-    path = Path(out_dir) / FRONTIER_RESULTS
-    if not path.is_file():
-        return {"models": {}}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}); re-create it with `make frontier`.") from exc
+    return read_results_json(Path(out_dir) / FRONTIER_RESULTS, "make frontier")
 
 
 def frontier_row(entry: dict[str, Any], label: str, description: str) -> dict[str, Any]:
@@ -150,8 +145,6 @@ def render_frontier_table(results: dict[str, Any], name: str) -> str:
 
 def render_picks(results: dict[str, Any], name: str) -> str:
     """What each rule chose for ``name`` and what the test set then says (markdown)."""
-    from .train import error_change  # the noise verdict of notebook 01
-
     model = results["models"][name]
     base = model["baseline"]
     paper = DC_TABLE1[name]
@@ -198,11 +191,9 @@ def render_frontier_summary(results: dict[str, Any]) -> str:
 def render_bytes_table(entries: dict[str, dict[str, Any]]) -> str:
     """Where the bytes of each file go (markdown), one pair of columns per model, largest part first.
 
-    ``entries``: ``{model name: row}``, each a frontier row (``bytes_by_kind``) or a
-    ``results.json`` entry of ``make reproduce`` (``totals.bytes_by_kind``).
+    ``entries``: ``{model name: frontier row}`` (:func:`frontier_row`: ``bytes_by_kind``, ``file_bytes``).
     """
-    kinds = {name: (e["bytes_by_kind"] if "bytes_by_kind" in e else e["totals"]["bytes_by_kind"])
-             for name, e in entries.items()}
+    kinds = {name: e["bytes_by_kind"] for name, e in entries.items()}
     first = next(iter(kinds.values()))
     order = sorted(BYTE_KIND_NAMES, key=lambda k: -first.get(k, 0))
     head = "| part | " + " | ".join(f"{DISPLAY_NAMES.get(n, n)} bytes | share" for n in entries) + " |"

@@ -30,22 +30,33 @@ RESULTS_FILE = "results.json"
 COMPARISON_FILE = "paper_comparison.md"
 
 
-def load_results(out_dir: str | os.PathLike = COMPRESSED_DIR) -> dict[str, Any]:
-    """``results.json`` of ``out_dir`` (an empty skeleton if there is none yet)."""
-    path = Path(out_dir) / RESULTS_FILE
+def read_results_json(path: str | os.PathLike, command: str) -> dict[str, Any]:
+    """A command's results file at ``path`` (an empty skeleton if there is none yet); a damaged
+    one raises ``ValueError`` naming ``command``, which re-creates it."""
+    path = Path(path)
     if not path.is_file():
         return {"models": {}}
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}); re-create it with `make reproduce`.") from exc
+        raise ValueError(f"{path} is not valid JSON ({exc}); re-create it with `{command}`.") from exc
+
+
+def write_results_json(results: dict[str, Any], path: str | os.PathLike) -> None:
+    """Write a command's results file (sorted keys, one space of indent, so diffs stay small)."""
+    Path(path).write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def load_results(out_dir: str | os.PathLike = COMPRESSED_DIR) -> dict[str, Any]:
+    """``results.json`` of ``out_dir`` (an empty skeleton if there is none yet)."""
+    return read_results_json(Path(out_dir) / RESULTS_FILE, "make reproduce")
 
 
 def write_outputs(results: dict[str, Any], out_dir: str | os.PathLike) -> None:
     """Write ``results.json`` and ``paper_comparison.md`` into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / RESULTS_FILE).write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    write_results_json(results, out_dir / RESULTS_FILE)
     (out_dir / COMPARISON_FILE).write_text(render_paper_comparison(results), encoding="utf-8")
 
 

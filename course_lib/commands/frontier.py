@@ -18,7 +18,6 @@ choice still holds.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -34,6 +33,7 @@ from ..frontier import (FRONTIER_DIR, FRONTIER_RESULTS, frontier_path, frontier_
                         render_frontier_table, render_picks)
 from ..pipeline import Log, compress
 from ..recipes import COMPRESSED_CHOICE, FRONTIER, MODEL_NAMES, QUICK
+from ..results import write_results_json
 
 COMMAND = "python -m course_lib.commands.frontier"
 
@@ -97,7 +97,7 @@ def run(
     results["threads"] = torch.get_num_threads()
     results["total_seconds"] = round(sum(r["seconds"] for m in results["models"].values()
                                          for r in m["recipes"].values()), 1)
-    (out_dir / FRONTIER_RESULTS).write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    write_results_json(results, out_dir / FRONTIER_RESULTS)
     log(f"wrote {out_dir / FRONTIER_RESULTS} ({time.time() - start:.0f} s)")
     for name in results["models"]:
         log(render_frontier_table(results, name))
