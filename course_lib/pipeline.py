@@ -7,7 +7,7 @@ project command calls.
 3. **quantize** ([DC] §3): :func:`quantize_stage`, k-means weight sharing per layer.
 4. **fine-tune the centroids** ([DC] §3.3, Eq. 3): :func:`finetune_stage`.
 5. **float16 where free**: :func:`half_precision_stage` rounds biases, then centroids, to
-   float16 values when that costs no accuracy on a training slice (never the test set);
+   float16 values when that costs no accuracy on the validation split (never the test set);
    the file then stores them in 2 bytes instead of 4.
 6. **encode** ([DC] §2, §4): :func:`encode_stage` writes the ``.dcz`` file (Huffman-coded
    cluster indices and sparse gaps) and reads it back; the error of the model read back

@@ -265,8 +265,9 @@ def csr_bits(weights: Any, value_bits: int = 32, index_bits: int = 32, pointer_b
 
     A matrix with ``rows`` rows (a conv kernel is read as ``out_channels x (in*kh*kw)``)
     and ``nnz`` non-zeros stores ``nnz`` values, ``nnz`` column indices and
-    ``rows + 1`` row pointers. The defaults are float32 values and int32 indices,
-    as ``scipy.sparse`` or ``torch.sparse_csr`` would store them.
+    ``rows + 1`` row pointers. The defaults are float32 values and 32-bit indices, as
+    ``scipy.sparse`` stores them; ``torch.sparse_csr`` uses int64 indices by default
+    (pass ``index_bits=64, pointer_bits=64`` to count those).
     """
     mat = _as_matrix(weights)
     nnz = int(np.count_nonzero(mat))

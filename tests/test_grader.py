@@ -1,7 +1,7 @@
 """The grader is a security boundary: tamper attempts against it, each graded right or flagged.
 
 Every submission here is built from the learner copy of a small course notebook (three
-exercises of notebooks 00 and 06, 6 points), with its exercise cells answered honestly or
+exercises of notebooks 00 and 07, 6 points), with its exercise cells answered honestly or
 with a typical attempt to get points without the work. The rule each test asserts:
 awarded <= deserved, honest points kept, or the attempt flagged with a reason.
 """

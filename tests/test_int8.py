@@ -11,7 +11,7 @@ from course_lib.models import LeNet300100
 from course_lib.quantization import dequantize
 from course_lib.tradeoffs import saved_bytes
 
-torchao = pytest.importorskip("torchao")
+import torchao  # noqa: F401  (pinned in requirements: a missing torchao fails here, it does not skip)
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +73,24 @@ def test_a_path_that_fails_returns_its_message(model):
 
     result = int8_model(Broken(), "dynamic", example=torch.randn(1, 3))
     assert not result.ok and "RuntimeError: no kernel for this CPU" in result.error
+
+
+def test_torchao_codes_are_linear_quantize_at_8_bits_on_each_rows_symmetric_range(model):
+    """The same statement in terms of notebook 04's own functions. Over a row's symmetric range
+    ``[-max|w|, max|w|]`` (the row given with its mirror image), ``linear_quantize`` at 8 bits has
+    torchao's scale, and a zero point of 127.5 that it must round to 127 or 128 (which one depends
+    on the last bit of ``rmin / S``). torchao's signed codes fix it at 128: with that zero point,
+    ``quantize`` (the step ``linear_quantize`` ends with) gives torchao's codes plus 128."""
+    from course_lib.quantization import linear_quantize, quantize
+
+    result = int8_model(model, "weight_only")
+    assert result.ok, result.error
+    for name, (qdata, scales) in int8_weight_codes(result.model).items():
+        weight = getattr(model, name).weight.detach()
+        for row, codes, scale in zip(weight, qdata, scales.reshape(-1)):
+            if not bool(row.any()):
+                assert not bool(codes.any()), name  # an all-zero row has only the code 0
+                continue
+            _, s, z = linear_quantize(torch.cat([row, -row]), 8)
+            assert z in (127, 128) and abs(s - float(scale)) <= 1e-6 * s, name
+            assert torch.equal(quantize(row, scale, 128, 8).long() - 128, codes.long()), name

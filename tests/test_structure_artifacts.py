@@ -134,3 +134,23 @@ def test_grid_search_chose_on_validation_under_the_constraint(results):
     assert all("test_error" not in row for row in scaling["grid"]), "the grid must not look at the test set"
     compound = scaling["families"]["compound"]
     assert all(m["coefficients"] == scaling["best"] for m in compound)
+
+
+def test_latency_figures_describe_the_committed_dcz_files(results):
+    """``make structure --part latency`` times the committed ``.dcz`` files; when ``make reproduce``
+    replaces one, the figures describe a file that is gone and must be measured again."""
+    import hashlib
+
+    from course_lib.committed_models import compressed_path
+
+    entry = results.get("latency")
+    assert entry, "results.json has no latency entry: run make structure ARGS='--part latency'"
+    for name in ("lenet300100", "lenet5"):
+        blob = compressed_path(name).read_bytes()
+        timed = entry.get("files", {}).get(name)
+        assert timed == {"bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}, (
+            f"the latency of {name} was measured on another .dcz file ({timed}): "
+            "run make structure ARGS='--part latency'")
+        models = {row["model"] for row in entry["rows"] if row["model"].startswith(name + " ")}
+        assert len(models) == 3 and {row["batch"] for row in entry["rows"]} == {1, 256}
+        assert entry["decode_seconds"][name] > 0

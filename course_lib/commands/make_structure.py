@@ -21,13 +21,14 @@ the validation split (what choices look at) and on the test set (what is reporte
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from pathlib import Path
 
 import torch
 
-from ..committed_models import STRUCTURE_DIR
+from ..committed_models import STRUCTURE_DIR, compressed_path
 from ..data import load_mnist
 from ..latency import format_latency, latency_rows
 from ..recipes import STRUCTURE_PARTS, structure_recipe
@@ -42,9 +43,15 @@ def _write_json(path: Path, results: dict) -> None:
 
 
 def latency_entry(warmup: int = 10, repeats: int = 50) -> dict:
-    """Latency rows of §1 of notebook 08 for both LeNets, and the decode time of their files."""
-    entry = {"threads": torch.get_num_threads(), "rows": [], "decode_seconds": {}}
+    """Latency rows of §1 of notebook 08 for both LeNets, and the decode time of their files.
+
+    ``files`` records the bytes and SHA-256 of each ``.dcz`` file timed, so that a test can tell
+    when ``make reproduce`` has replaced a file and these figures describe an older one.
+    """
+    entry = {"threads": torch.get_num_threads(), "rows": [], "decode_seconds": {}, "files": {}}
     for name in ("lenet300100", "lenet5"):
+        blob = compressed_path(name).read_bytes()
+        entry["files"][name] = {"bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}
         models = {f"{name} {k}": m for k, m in sparse_vs_dense(name).items()}
         rows = latency_rows(models, (1, 256), warmup, repeats)
         print(format_latency(rows, reference=f"{name} dense baseline"))
