@@ -53,3 +53,28 @@ def test_codebooks_recover_the_weights(name):
 def test_unknown_name():
     with pytest.raises(ValueError, match="must be one of"):
         quantized_path("alexnet")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_models_come_from_the_current_recipe(name):
+    """The centroid learning rate is the recipe's validation choice (``make_quantized --scan-lr``);
+    a recipe changed without re-running ``make quantized`` leaves committed models of another one."""
+    import json
+
+    from course_lib.recipes import recipe_for
+
+    current = json.loads(json.dumps(recipe_for(name, purpose="quantized")))
+    assert quantized_meta(name)["recipe"] == current, f"{name}: re-run make quantized"
+
+
+def test_the_lr_scan_reports_validation_errors_and_the_choice(monkeypatch, capsys):
+    from course_lib.commands import make_quantized
+    from course_lib.recipes import recipe_for
+
+    monkeypatch.setattr(make_quantized, "recipe_for", lambda name, purpose: recipe_for(name, quick=True, purpose=purpose))
+    errors = make_quantized.scan_lr("lenet300100", [1e-3, 1e-2])
+    assert set(errors) == {1e-3, 1e-2} and all(0 <= e <= 100 for e in errors.values())
+    out = capsys.readouterr().out
+    chosen = min(errors, key=errors.get)
+    assert f"lowest validation error at finetune_lr {chosen:g}" in out
+    assert "within noise" in out or "beyond noise" in out

@@ -2,6 +2,12 @@
 
     make quantized
     python -m course_lib.commands.make_quantized --model lenet5 --epochs 1
+    python -m course_lib.commands.make_quantized --scan-lr 1e-4 1e-3 1e-2   # choose, write nothing
+
+``--scan-lr`` fine-tunes from the same k-means codebooks at each learning rate (centroids and
+biases alike) and prints the VALIDATION error of each run and the one with the lowest (a tie goes
+to the first), with whether the runner-up is within noise. The recipe's ``finetune_lr`` is that
+choice; the test set plays no part in it.
 
 Recipe (``course_lib.recipes``, purpose ``"quantized"``): start from the committed pruned
 checkpoint (``make pruned``), cluster each layer's kept weights by 1-D k-means with linear
@@ -31,7 +37,7 @@ from ..paper import DC_WEIGHT_BITS
 from ..pipeline import finetune_stage, quantize_stage
 from ..pruning import masks_from_model
 from ..recipes import MODEL_NAMES, recipe_for
-from ..train import evaluate
+from ..train import evaluate, within_noise
 from ..weight_sharing import distinct_nonzero_values
 
 
@@ -70,12 +76,46 @@ def quantize_pruned(name: str, recipe: dict | None = None, progress: bool = True
     return model, meta
 
 
+def scan_lr(name: str, lrs: list[float], data=None) -> dict[float, float]:
+    """Validation error after fine-tuning the centroids of ``name`` at each of ``lrs`` (and the same
+    bias lr), from the same k-means codebooks, with the rest of the recipe unchanged; prints the choice."""
+    import copy
+
+    data = load_mnist() if data is None else data
+    recipe = recipe_for(name, purpose="quantized")
+    start_model = load_pruned(name, device=data.train_x.device)
+    start_codebooks = quantize_stage(start_model, recipe)
+    errors = {}
+    for lr in lrs:
+        model, codebooks = copy.deepcopy(start_model), {n: cb.clone() for n, cb in start_codebooks.items()}
+        finetune_stage(model, codebooks, data, recipe | {"finetune_lr": lr, "finetune_bias_lr": lr},
+                       progress=False, desc=f"{name} lr {lr:g}")
+        errors[lr] = evaluate(model, data, split="val")
+        print(f"{name}: finetune_lr {lr:g} -> validation error {errors[lr]:.2f}%", flush=True)
+    chosen = min(lrs, key=lambda lr: errors[lr])
+    others = [lr for lr in lrs if lr != chosen]
+    verdict = ""
+    if others:
+        runner_up = min(others, key=lambda lr: errors[lr])
+        same = within_noise(errors[chosen], errors[runner_up], len(data.val_y))
+        verdict = f"; the runner-up {runner_up:g} is {'within noise' if same else 'worse beyond noise'}"
+    print(f"{name}: lowest validation error at finetune_lr {chosen:g}{verdict} (recipe: {recipe['finetune_lr']:g})")
+    return errors
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=[*MODEL_NAMES, "all"], default="all")
     parser.add_argument("--epochs", type=int, default=None, help="override the recipe's finetune_epochs")
+    parser.add_argument("--scan-lr", type=float, nargs="+", default=None, metavar="LR",
+                        help="print the validation error at each centroid learning rate; write nothing")
     args = parser.parse_args(argv)
     names = list(MODEL_NAMES) if args.model == "all" else [args.model]
+    if args.scan_lr:
+        data = load_mnist()
+        for name in names:
+            scan_lr(name, args.scan_lr, data)
+        return
     for name in names:
         overrides = {} if args.epochs is None else {"finetune_epochs": args.epochs}
         model, meta = quantize_pruned(name, recipe_for(name, purpose="quantized", **overrides))
