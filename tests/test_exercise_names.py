@@ -233,3 +233,12 @@ def test_the_rule_itself():
 def test_every_exercise_was_read():
     assert len(CASES) == sum(len(exercises_in(nbformat.read(p, as_version=4), p.name)) for p in SOLUTIONS)
     assert all(EXERCISE_TAG.match(f"exercise:{c.grade_id}") for c in CASES)
+
+
+def test_the_course_has_enough_graded_exercises():
+    """The structure-and-scaling issue's floor: at least 30 graded exercises in the course, at
+    least 4 of them in notebook 08; every solution notebook after 00 grades something."""
+    counts = {path.stem: len(exercises_in(nbformat.read(path, as_version=4), path.name)) for path in SOLUTIONS}
+    assert sum(counts.values()) >= 30, counts
+    assert counts["08_structure_and_scaling"] >= 4, counts
+    assert all(n >= 1 for n in counts.values()), counts
