@@ -230,7 +230,7 @@ def plot_frontier(results: dict[str, Any], axes=None):
     import matplotlib.pyplot as plt
 
     if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
     fig = axes[0].figure
     for ax, name in zip(axes, MODEL_NAMES):
         model = results["models"].get(name)
@@ -248,18 +248,23 @@ def plot_frontier(results: dict[str, Any], axes=None):
                 ax.annotate(why, (row["ratio"], row["test_error"]), textcoords="offset points", xytext=(6, -14),
                             fontsize=8, color="#C44E52")
         ax.axhline(model["baseline"]["test_error"], color="gray", ls=":", lw=1, label="our baseline")
-        for p in published_points(name):
+        # Neighbouring published points (DNS, SWS, Sparse VD sit close together) get their
+        # labels alternately above and below, so that no two overlap.
+        for i, p in enumerate(sorted(published_points(name), key=lambda q: q["ratio"])):
             ax.plot(p["ratio"], p["error"], _COUNT_MARKERS[p["counts"]], color="#DD8452", ms=7)
-            ax.annotate(p["method"], (p["ratio"], p["error"]), textcoords="offset points", xytext=(5, 4), fontsize=7)
+            ax.annotate(p["method"], (p["ratio"], p["error"]), textcoords="offset points",
+                        xytext=(5, 4 if i % 2 == 0 else -11), fontsize=7)
         ax.axvline(GOAL_RATIO, color="#55A868", ls="--", lw=0.8)
         ax.set_xscale("log")
         ax.set_xlabel("compression ratio (x)")
         ax.set_ylabel("test error (%)")
         ax.set_title(DISPLAY_NAMES[name])
+        ax.margins(y=0.1)  # room for the labels of the lowest and highest points
     for counts, marker in _COUNT_MARKERS.items():
         axes[0].plot([], [], marker, color="#DD8452", label=f"published: {RATIO_COUNTS[counts]}")
-    axes[0].legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+    # One legend under both panels: inside a panel it covers points.
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
     return fig
 
 
