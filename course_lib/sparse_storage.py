@@ -353,6 +353,10 @@ def cheapest_index_bits(positions: Any, value_bits: int, candidates: Sequence[in
     counts the kept weights *and* the fillers of :func:`relative_indices`: few bits
     make every entry cheap but need many fillers, many bits need no fillers but make
     every entry expensive. Ties go to the smaller ``b``. Returns ``(b, bits)``.
+
+    Like [DC], a filler's value is charged ``value_bits`` bits. That is an assumption: with the
+    filler as an extra symbol a layer with fillers has ``2**value_bits + 1`` value symbols, and a
+    true fixed-width code needs one more bit per entry (notebook 06 shows both counts).
     """
     if isinstance(value_bits, (bool, np.bool_)) or not isinstance(value_bits, (int, np.integer)) or value_bits < 0:
         raise ValueError(f"value_bits must be a non-negative integer, got {value_bits!r}.")
