@@ -279,10 +279,17 @@ def csr_bytes(weights: Any, value_bits: int = 32, index_bits: int = 32, pointer_
     return math.ceil(csr_bits(weights, value_bits, index_bits, pointer_bits) / 8)
 
 
-def relative_bits(values: Any, value_bits: int, index_bits: int) -> int:
-    """Relative indexing with fillers: every entry (weights and fillers) costs value + index bits."""
-    stored, _ = encode_sparse(np.ravel(_to_numpy(values, "values")), index_bits)
-    return int(stored.size) * (int(value_bits) + int(index_bits))
+def relative_bits(values: Any, value_bits: int, index_bits: int, filler_symbol: bool = False) -> int:
+    """Relative indexing with fillers: every entry (weights and fillers) costs value + index bits.
+
+    ``filler_symbol=False`` charges ``value_bits`` per value, as [DC] does. ``True`` counts the
+    filler as a value symbol of its own: a layer that has fillers then holds ``2**value_bits + 1``
+    symbols, and a fixed-width entry needs one value bit more.
+    """
+    flat = np.ravel(_to_numpy(values, "values"))
+    stored, _ = encode_sparse(flat, index_bits)
+    has_fillers = stored.size > np.count_nonzero(flat)
+    return int(stored.size) * (int(value_bits) + int(filler_symbol and has_fillers) + int(index_bits))
 
 
 def storage_bits(weights: Any, value_bits: int = 32, index_bits: int = 5) -> dict[str, int]:

@@ -160,6 +160,10 @@ def test_storage_sizes():
     assert csr_bits(w) == 3 * 64 + 5 * 32
     assert csr_bytes(w, value_bits=5, index_bits=4, pointer_bits=2) == (3 * 9 + 5 * 2 + 7) // 8
     assert relative_bits(w.ravel(), 6, 3) == len(encode_sparse(w.ravel(), 3)[0]) * 9
+    # the filler as its own symbol: one value bit more per entry, only where there are fillers
+    entries = len(encode_sparse(w.ravel(), 3)[0])
+    assert entries > 3 and relative_bits(w.ravel(), 6, 3, filler_symbol=True) == entries * 10
+    assert relative_bits(w.ravel(), 6, 8, filler_symbol=True) == 3 * (6 + 8)  # no fillers at 8 bits
     conv = torch.zeros(2, 3, 5, 5)
     conv[1, 2, 4, 4] = 1
     assert csr_bits(conv) == 64 + 3 * 32
