@@ -1,11 +1,15 @@
 """The committed pruned + weight-shared models (``python -m course_lib.commands.make_quantized``)."""
 
+import json
+
 import pytest
 import torch
 
+from course_lib.commands import make_quantized
 from course_lib.committed_models import load_pruned, load_quantized, quantized_codebooks, quantized_meta, quantized_path
 from course_lib.paper import DC_WEIGHT_BITS
 from course_lib.models import prunable_layers
+from course_lib.recipes import recipe_for
 from course_lib.train import evaluate
 from course_lib.weight_sharing import distinct_nonzero_values
 
@@ -59,18 +63,11 @@ def test_unknown_name():
 def test_committed_models_come_from_the_current_recipe(name):
     """The centroid learning rate is the recipe's validation choice (``make_quantized --scan-lr``);
     a recipe changed without re-running ``make quantized`` leaves committed models of another one."""
-    import json
-
-    from course_lib.recipes import recipe_for
-
     current = json.loads(json.dumps(recipe_for(name, purpose="quantized")))
     assert quantized_meta(name)["recipe"] == current, f"{name}: re-run make quantized"
 
 
 def test_the_lr_scan_reports_validation_errors_and_the_choice(monkeypatch, capsys):
-    from course_lib.commands import make_quantized
-    from course_lib.recipes import recipe_for
-
     monkeypatch.setattr(make_quantized, "recipe_for", lambda name, purpose: recipe_for(name, quick=True, purpose=purpose))
     errors = make_quantized.scan_lr("lenet300100", [1e-3, 1e-2])
     assert set(errors) == {1e-3, 1e-2} and all(0 <= e <= 100 for e in errors.values())

@@ -7,12 +7,13 @@ what the committed weights give now, within a tolerance of one or two test image
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
 
-from course_lib.committed_models import (STRUCTURE_DIR, load_scaled, load_slimmable, scaled_path, slimmable_meta,
-                                         slimmable_path, structure_results, structure_results_path)
+from course_lib.committed_models import (STRUCTURE_DIR, compressed_path, load_scaled, load_slimmable, scaled_path,
+                                         slimmable_meta, slimmable_path, structure_results, structure_results_path)
 from course_lib.models import build_model, count_parameters
 from course_lib.recipes import STRUCTURE_PARTS, structure_recipe
 from course_lib.scaling import ScalableCNN, compound_candidates, count_flops
@@ -139,10 +140,6 @@ def test_grid_search_chose_on_validation_under_the_constraint(results):
 def test_latency_figures_describe_the_committed_dcz_files(results):
     """``make structure --part latency`` times the committed ``.dcz`` files; when ``make reproduce``
     replaces one, the figures describe a file that is gone and must be measured again."""
-    import hashlib
-
-    from course_lib.committed_models import compressed_path
-
     entry = results.get("latency")
     assert entry, "results.json has no latency entry: run make structure ARGS='--part latency'"
     for name in ("lenet300100", "lenet5"):

@@ -27,6 +27,7 @@ the recipe and the time taken.
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 
 from ..checkpoints import save_checkpoint
@@ -79,8 +80,6 @@ def quantize_pruned(name: str, recipe: dict | None = None, progress: bool = True
 def scan_lr(name: str, lrs: list[float], data=None) -> dict[float, float]:
     """Validation error after fine-tuning the centroids of ``name`` at each of ``lrs`` (and the same
     bias lr), from the same k-means codebooks, with the rest of the recipe unchanged; prints the choice."""
-    import copy
-
     data = load_mnist() if data is None else data
     recipe = recipe_for(name, purpose="quantized")
     start_model = load_pruned(name, device=data.train_x.device)
